@@ -1,0 +1,788 @@
+/* lmalloc — one allocator source for wasm32, wasm64 and native.
+ *
+ * Assumptions (what a target provides, see targets/target.h)
+ *   - One contiguous range of memory that grows upward in 64 KiB pages and
+ *     never shrinks or moves. Another party (JS, a second allocator) may grow
+ *     it too; lmalloc fences off memory it did not grow itself.
+ *   - LM_UPTR_BITS (32 or 64) and LM_GROWN_MEMORY_ZEROED (0 or 1).
+ *   - Single-threaded: the heap state below is one global instance.
+ *
+ * Layout
+ *   Memory is a chain of blocks, each a whole number of granules (16 bytes).
+ *   A block starts with a two-word header of 32-bit fields on both widths:
+ *
+ *       [ granules : u32 | check:28 prev_free:1 unused:1 state:2 ]  user data ...
+ *       ^ block (8 mod 16)                                        ^ pointer (0 mod 16)
+ *
+ *   `check` is a hash of the block's address and size: a pointer that is not
+ *   a block start, or a header someone wrote over, fails it (1 in 2^28 odds).
+ *   A free block holds its list links (two u32 block indices) after the
+ *   header and its size in its last word (the footer), so `prev_free` lets a
+ *   neighbour find it. Block indices are granule offsets from `origin`, so
+ *   metadata is the same size on wasm32 and wasm64 and the heap may span up
+ *   to 2^32 granules (64 GiB).
+ *
+ *   The last block before the end is `top`, free space never handed out yet
+ *   or given back at the end; after it a zero-size sentinel header closes the
+ *   chain.
+ *
+ * States
+ *   USED   handed to the caller.
+ *   QUICK  freed into an exact-size quick bin (blocks up to 1 KiB): reused
+ *          LIFO by the fast path, not merged with neighbours until a flush.
+ *   FREE   in a size-class list (TLSF: first level a power of two, second
+ *          level 16 linear steps) or the top block; merged with free neighbours.
+ *   FENCE  the end sentinel, or memory that another party grew.
+ *
+ * Invariants (lm_check verifies each one)
+ *   - The chain runs from `first` to the sentinel; every header's check holds.
+ *   - No two FREE blocks are neighbours; a block's prev_free bit is set
+ *     exactly when its predecessor is a listed FREE block, whose footer
+ *     equals its size.
+ *   - Every listed FREE block is in the list of its size class; a bitmap bit
+ *     is set exactly when its list is non-empty. Every QUICK block is in the
+ *     bin of its size. The top block is FREE and is in no list.
+ *   - A header that falls off the chain (merged into a neighbour) never says
+ *     USED, so freeing it again is reported, never obeyed.
+ *
+ * Growth: when neither a bin, a list nor the top can serve a request, the
+ * quick bins are flushed (merged), and only then does the heap grow, by at
+ * least 1/8 of its size, so a heap of N bytes grows O(log N) times.
+ *
+ * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
+ * each free/realloc/free_sized/usable_size validates its pointer against the
+ * header check and state. lm_check() walks everything.
+ */
+#include "lmalloc.h"
+#include "../targets/target.h"
+
+/* ===== Configuration and width ============================================ */
+
+#ifndef LM_UPTR_BITS
+#error "the target must define LM_UPTR_BITS (32 or 64)"
+#endif
+#ifndef LM_GROWN_MEMORY_ZEROED
+#error "the target must define LM_GROWN_MEMORY_ZEROED (0 or 1)"
+#endif
+#ifndef LM_MISUSE_CHECKS
+#define LM_MISUSE_CHECKS 1
+#endif
+
+#if LM_UPTR_BITS == 64
+typedef uint64_t uptr;
+/* Largest request: its granule count still fits a u32 (64 GiB - 272). */
+#define MAX_REQUEST ((uptr)0xFFFFFFEFu << 4)
+#elif LM_UPTR_BITS == 32
+typedef uint32_t uptr;
+/* Largest request: rounding it up to granules never wraps (4 GiB - 257). */
+#define MAX_REQUEST ((uptr)0xFFFFFEFFu)
+#else
+#error "LM_UPTR_BITS must be 32 or 64"
+#endif
+_Static_assert(sizeof(uptr) == sizeof(void *), "LM_UPTR_BITS must match the pointer width");
+_Static_assert(sizeof(uptr) == sizeof(size_t), "size_t must have the pointer width");
+
+/* Memory the allocator reads as metadata may hold any user type. */
+typedef uint32_t __attribute__((may_alias)) word;
+
+#define GRANULE        16u    /* block size unit and alignment (= LM_ALIGNMENT) */
+#define GRANULE_SHIFT  4
+#define HEADER         8u     /* two u32 words on both widths */
+#define MIN_GRANULES   2u     /* a free block holds header, two links and a footer */
+#define QUICK_GRANULES 64u    /* blocks of up to 1 KiB go through quick bins */
+#define SL_SHIFT       4      /* 16 second-level lists per power of two */
+#define SL_COUNT       (1u << SL_SHIFT)
+#define FL_COUNT       29u    /* first levels for granule counts below 2^32 */
+#define CLASS_COUNT    (FL_COUNT * SL_COUNT)
+#define MIN_GROWTH     (4u * LM_TARGET_PAGE_SIZE)
+#define GROWTH_SHIFT   3      /* grow by at least footprint / 8 */
+
+_Static_assert(GRANULE == LM_ALIGNMENT, "blocks are aligned to one granule");
+_Static_assert(GRANULE == 1u << GRANULE_SHIFT, "granule shift");
+_Static_assert(MIN_GRANULES * GRANULE >= HEADER + 2 * sizeof(word) + sizeof(word),
+               "a free block must hold its header, links and footer");
+_Static_assert(LM_TARGET_PAGE_SIZE % GRANULE == 0, "pages are whole granules");
+
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ===== Block headers ====================================================== */
+
+enum { STATE_FREE = 0, STATE_USED = 1, STATE_QUICK = 2, STATE_FENCE = 3 };
+#define STATE_MASK 3u
+#define PREV_FREE  8u
+#define CHECK_MASK (~15u)
+
+static inline word *block_words(uptr b) { return (word *)b; }
+static inline uint32_t block_granules(uptr b) { return block_words(b)[0]; }
+static inline uint32_t block_tag(uptr b) { return block_words(b)[1]; }
+static inline uint32_t block_state(uptr b) { return block_tag(b) & STATE_MASK; }
+static inline uptr block_bytes(uint32_t granules) { return (uptr)granules << GRANULE_SHIFT; }
+static inline uptr block_next(uptr b) { return b + block_bytes(block_granules(b)); }
+static inline uptr block_usable(uint32_t granules) { return block_bytes(granules) - HEADER; }
+
+/* A hash of where a header is and what size it claims. */
+static inline uint32_t header_check(uptr b, uint32_t granules) {
+    uint32_t x = (uint32_t)b ^ (uint32_t)((uint64_t)b >> 32) ^ (granules * 0x85EBCA77u);
+    x *= 0x9E3779B1u;
+    return (x ^ (x >> 15)) & CHECK_MASK;
+}
+
+static inline void block_write(uptr b, uint32_t granules, uint32_t flags) {
+    block_words(b)[0] = granules;
+    block_words(b)[1] = header_check(b, granules) | flags;
+}
+
+static inline void block_set_state(uptr b, uint32_t state) {
+    block_words(b)[1] = (block_tag(b) & ~STATE_MASK) | state;
+}
+
+static inline void block_set_prev_free(uptr b, int prev_free) {
+    block_words(b)[1] = (block_tag(b) & ~PREV_FREE) | (prev_free ? PREV_FREE : 0);
+}
+
+static inline int header_valid(uptr b) {
+    return (block_tag(b) & CHECK_MASK) == header_check(b, block_granules(b));
+}
+
+/* Granules needed for a request of `size` bytes (size <= MAX_REQUEST). */
+static inline uint32_t request_granules(uptr size) {
+    uint32_t g = (uint32_t)((size + HEADER + GRANULE - 1) >> GRANULE_SHIFT);
+    return g < MIN_GRANULES ? MIN_GRANULES : g;
+}
+
+/* ===== Heap state ========================================================= */
+
+static struct heap {
+    uptr first;          /* header of the first block; 0 until initialised */
+    uptr sentinel;       /* header of the end sentinel; memory ends 8 bytes later */
+    uptr top;            /* header of the top block (== sentinel when empty) */
+    uptr origin;         /* address of block index 0 (first is index 1) */
+    uptr start;          /* first byte taken from the target */
+    uptr untouched;      /* bytes at and above this were never written (zero if grown zeroed) */
+    uint32_t quick[QUICK_GRANULES + 1];   /* bin heads by granule count */
+    uint32_t lists[CLASS_COUNT];          /* free list heads by size class */
+    uint32_t sl_bitmap[FL_COUNT];
+    uint32_t fl_bitmap;
+    uint32_t policy;
+    lm_misuse last_misuse;
+    uint64_t peak_footprint, grow_calls, failed_allocs, misuse_count;
+} heap;
+
+static inline uptr block_at(uint32_t index) { return heap.origin + block_bytes(index); }
+static inline uint32_t block_index(uptr b) { return (uint32_t)((b - heap.origin) >> GRANULE_SHIFT); }
+static inline word *block_links(uptr b) { return block_words(b) + 2; }   /* next, prev */
+static inline word *block_footer(uptr b, uint32_t g) { return (word *)(b + block_bytes(g)) - 1; }
+static inline uint32_t top_granules(void) {
+    return (uint32_t)((heap.sentinel - heap.top) >> GRANULE_SHIFT);
+}
+
+/* ===== Size classes (TLSF two-level index) ================================ */
+
+static inline unsigned msb32(uint32_t x) { return 31u - (unsigned)__builtin_clz(x); }
+static inline unsigned lsb32(uint32_t x) { return (unsigned)__builtin_ctz(x); }
+
+/* The class whose blocks are at least 2^fl-ish: blocks of `g` granules live here. */
+static unsigned sizeclass_of(uint32_t g) {
+    if (g < SL_COUNT) return g;
+    unsigned m = msb32(g);
+    return (m - SL_SHIFT + 1) * SL_COUNT + ((g >> (m - SL_SHIFT)) - SL_COUNT);
+}
+
+/* The first non-empty class >= `c`, or CLASS_COUNT if none. */
+static unsigned sizeclass_find(unsigned c) {
+    unsigned fl = c / SL_COUNT;
+    if (fl >= FL_COUNT) return CLASS_COUNT;
+    uint32_t sl_map = heap.sl_bitmap[fl] & (~0u << (c % SL_COUNT));
+    if (!sl_map) {
+        uint32_t fl_map = heap.fl_bitmap & (~0u << (fl + 1));
+        if (!fl_map) return CLASS_COUNT;
+        fl = lsb32(fl_map);
+        sl_map = heap.sl_bitmap[fl];
+    }
+    return fl * SL_COUNT + lsb32(sl_map);
+}
+
+/* ===== Free lists ========================================================= */
+
+static void free_list_insert(uptr b, uint32_t g) {
+    unsigned c = sizeclass_of(g);
+    uint32_t head = heap.lists[c];
+    block_write(b, g, STATE_FREE);
+    *block_footer(b, g) = g;
+    block_links(b)[0] = head;
+    block_links(b)[1] = 0;
+    if (head) block_links(block_at(head))[1] = block_index(b);
+    heap.lists[c] = block_index(b);
+    heap.sl_bitmap[c / SL_COUNT] |= 1u << (c % SL_COUNT);
+    heap.fl_bitmap |= 1u << (c / SL_COUNT);
+    block_set_prev_free(b + block_bytes(g), 1);
+}
+
+static void free_list_remove(uptr b) {
+    unsigned c = sizeclass_of(block_granules(b));
+    uint32_t next = block_links(b)[0], prev = block_links(b)[1];
+    if (next) block_links(block_at(next))[1] = prev;
+    if (prev) block_links(block_at(prev))[0] = next;
+    else if (!(heap.lists[c] = next)) {
+        heap.sl_bitmap[c / SL_COUNT] &= ~(1u << (c % SL_COUNT));
+        if (!heap.sl_bitmap[c / SL_COUNT]) heap.fl_bitmap &= ~(1u << (c / SL_COUNT));
+    }
+}
+
+/* ===== Page layer: taking memory from the target ========================== */
+
+/* Moves the top block to start at `t`; the new top has never been handed out
+ * beyond `untouched`, so record that its header is written. */
+static void top_set(uptr t) {
+    heap.top = t;
+    if (t != heap.sentinel) {
+        block_write(t, top_granules(), STATE_FREE);
+        if (heap.untouched < t + HEADER) heap.untouched = t + HEADER;
+    }
+}
+
+/* Adopts [old_end, old_end + bytes), just obtained from the target. */
+static void heap_adopt(uptr old_end, uptr bytes) {
+    uptr new_sentinel = old_end + bytes - HEADER;
+    if (old_end == heap.sentinel + HEADER) {
+        /* Contiguous: the old sentinel becomes part of the top block. */
+        if (LM_GROWN_MEMORY_ZEROED) block_words(heap.sentinel)[0] = block_words(heap.sentinel)[1] = 0;
+        heap.sentinel = new_sentinel;
+        top_set(heap.top);
+    } else {
+        /* Someone else grew memory in between: fence off their part (and a
+         * top too small to list), list our old top, and start a new top. */
+        uptr old_top = heap.top, fence = heap.sentinel;
+        uint32_t old_top_granules = top_granules();
+        if (old_top_granules && old_top_granules < MIN_GRANULES) fence = old_top;
+        block_write(fence, (uint32_t)((old_end - HEADER - fence) >> GRANULE_SHIFT), STATE_FENCE);
+        if (fence != old_top && old_top_granules) free_list_insert(old_top, old_top_granules);
+        heap.sentinel = new_sentinel;
+        heap.untouched = old_end - HEADER;   /* all below the new top counts as written */
+        top_set(old_end - HEADER);
+    }
+    block_write(heap.sentinel, 0, STATE_FENCE);
+    uptr footprint = heap.sentinel + HEADER - heap.start;
+    if (heap.peak_footprint < footprint) heap.peak_footprint = footprint;
+}
+
+/* Asks the target for at least `bytes` more, preferring a geometric step. */
+static int heap_grow(uptr bytes) {
+    uptr footprint = heap.sentinel + HEADER - heap.start;
+    uptr step = footprint >> GROWTH_SHIFT;
+    if (step < MIN_GROWTH) step = MIN_GROWTH;
+    if (step < bytes) step = bytes;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        uptr rounded = (step + LM_TARGET_PAGE_SIZE - 1) & ~(uptr)(LM_TARGET_PAGE_SIZE - 1);
+        uptr end = heap.sentinel + HEADER;
+        /* Block indices are u32: the heap may not span more than 2^32 granules. */
+        if (rounded >= step && end + rounded > end &&
+            (uint64_t)(end + rounded - heap.origin) >> GRANULE_SHIFT <= 0xFFFFFFFFu) {
+            uptr old_end = lm_target_grow(rounded);
+            if (old_end != LM_TARGET_GROW_FAILED) {
+                heap.grow_calls++;
+                heap_adopt(old_end, rounded);
+                return 1;
+            }
+        }
+        if (step == bytes) break;
+        step = bytes;   /* the geometric step was refused: try just what is needed */
+    }
+    return 0;
+}
+
+static int heap_init(void) {
+    uintptr_t start, end;
+    lm_target_region(&start, &end);
+    uptr fresh = end;    /* only memory grown from here on is known to be zero */
+    if (end - start < 4 * GRANULE) {
+        /* Too little to start with: take a first step from the target. */
+        uptr old_end = lm_target_grow(MIN_GROWTH);
+        if (old_end == LM_TARGET_GROW_FAILED) return 0;
+        heap.grow_calls++;
+        if (old_end != end) start = old_end;   /* not contiguous: use the new part only */
+        fresh = old_end;
+        end = old_end + MIN_GROWTH;
+    }
+    heap.start = start;
+    heap.first = ((start + GRANULE - 1) & ~(uptr)(GRANULE - 1)) + HEADER;
+    heap.origin = heap.first - GRANULE;
+    heap.untouched = fresh;
+    heap.sentinel = heap.top = (end & ~(uptr)(GRANULE - 1)) - HEADER;
+    block_write(heap.sentinel, 0, STATE_FENCE);
+    top_set(heap.first);
+    heap.peak_footprint = heap.sentinel + HEADER - heap.start;
+    return 1;
+}
+
+/* ===== Allocation slow path =============================================== */
+
+/* Gives block b (USED, QUICK or free-to-be) back: merges it with free
+ * neighbours and puts the result in a list or the top block. */
+static void block_release(uptr b) {
+    uint32_t g = block_granules(b);
+    uptr next = b + block_bytes(g);
+    block_set_state(b, STATE_FREE);      /* a merged-away header must never say USED */
+    if (block_tag(b) & PREV_FREE) {
+        uptr prev = b - block_bytes(*((word *)b - 1));
+        free_list_remove(prev);
+        g += block_granules(prev);
+        b = prev;
+    }
+    if (next == heap.top) {
+        top_set(b);
+        return;
+    }
+    if (block_state(next) == STATE_FREE) {
+        free_list_remove(next);
+        g += block_granules(next);
+    }
+    free_list_insert(b, g);
+}
+
+/* Splits a USED block down to `g` granules, giving the tail back. */
+static void block_shrink(uptr b, uint32_t g) {
+    uint32_t have = block_granules(b);
+    if (have - g < MIN_GRANULES) return;
+    block_write(b, g, STATE_USED | (block_tag(b) & PREV_FREE));
+    uptr tail = b + block_bytes(g);
+    block_write(tail, have - g, STATE_USED);
+    block_release(tail);
+}
+
+static void quick_flush(void) {
+    for (uint32_t g = MIN_GRANULES; g <= QUICK_GRANULES; g++) {
+        while (heap.quick[g]) {
+            uptr b = block_at(heap.quick[g]);
+            heap.quick[g] = block_links(b)[0];
+            block_release(b);
+        }
+    }
+}
+
+/* A block of at least g granules from the free lists, marked USED, or 0. */
+static uptr free_lists_take(uint32_t g) {
+    unsigned c = sizeclass_of(g);
+    uptr b = 0;
+    /* Blocks in g's own class may be smaller than g: first fit among a few. */
+    uint32_t index = heap.lists[c];
+    for (int tries = 0; index && tries < 8; tries++) {
+        uptr candidate = block_at(index);
+        if (block_granules(candidate) >= g) { b = candidate; break; }
+        index = block_links(candidate)[0];
+    }
+    if (!b) {
+        /* Every block of a larger class is big enough. */
+        c = sizeclass_find(c + 1);
+        if (c == CLASS_COUNT) return 0;
+        b = block_at(heap.lists[c]);
+    }
+    free_list_remove(b);
+    uint32_t have = block_granules(b);
+    block_write(b, have, STATE_USED);    /* neighbours of a free block are never free */
+    block_set_prev_free(b + block_bytes(have), 0);
+    block_shrink(b, g);
+    return b;
+}
+
+/* Carves g granules from the start of the top block (which holds them). */
+static uptr top_take(uint32_t g) {
+    uptr b = heap.top;
+    top_set(b + block_bytes(g));
+    block_write(b, g, STATE_USED);
+    return b;
+}
+
+static uptr heap_alloc(uint32_t g) {
+    if (g <= QUICK_GRANULES && heap.quick[g]) {
+        uptr b = block_at(heap.quick[g]);
+        heap.quick[g] = block_links(b)[0];
+        block_set_state(b, STATE_USED);
+        return b;
+    }
+    if (UNLIKELY(!heap.first) && !heap_init()) return 0;
+    uptr b = free_lists_take(g);
+    if (b) return b;
+    if (top_granules() < g) {
+        quick_flush();
+        if ((b = free_lists_take(g))) return b;
+    }
+    while (top_granules() < g)
+        if (!heap_grow(block_bytes(g - top_granules()))) return 0;
+    return top_take(g);
+}
+
+static __attribute__((noinline)) void *malloc_slow(uptr size) {
+    uptr b = size <= MAX_REQUEST ? heap_alloc(request_granules(size)) : 0;
+    if (!b) {
+        heap.failed_allocs++;
+        return 0;
+    }
+    return (void *)(b + HEADER);
+}
+
+/* ===== Misuse reports ===================================================== */
+
+/* The next block on the chain after `b`, or 0 if b's header is damaged or
+ * claims to reach past the sentinel. */
+static uptr chain_next(uptr b) {
+    if (!header_valid(b) || !block_granules(b)) return 0;
+    uptr next = block_next(b);
+    return next > b && next <= heap.sentinel ? next : 0;
+}
+
+
+enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE };
+static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size" };
+
+typedef struct line { char text[200]; size_t len; } line;
+
+static void line_text(line *l, const char *s) {
+    while (*s && l->len < sizeof l->text) l->text[l->len++] = *s++;
+}
+
+static void line_number(line *l, uint64_t v, unsigned base) {
+    char digits[24];
+    int n = 0;
+    if (base == 16) line_text(l, "0x");
+    do { digits[n++] = "0123456789abcdef"[v % base]; v /= base; } while (v);
+    while (n && l->len < sizeof l->text) l->text[l->len++] = digits[--n];
+}
+
+static void line_block(line *l, uptr usable) {
+    line_text(l, " (");
+    line_number(l, usable, 10);
+    line_text(l, "-byte block)");
+}
+
+/* Reports misuse of `ptr` in `op`; `b` is the block concerned (0 if none).
+ * Returns only under LM_POLICY_CONTINUE: the caller then refuses the call. */
+static __attribute__((noinline)) void misuse(lm_misuse_kind kind, enum op op, uptr ptr,
+                                             uptr b, uptr length) {
+    uptr usable = b ? block_usable(block_granules(b)) : 0;
+    line l = { .len = 0 };
+    line_text(&l, "lmalloc: ");
+    switch (kind) {
+    case LM_MISUSE_DOUBLE_FREE:
+        line_text(&l, op <= OP_FREE_SIZED ? "double free of " : op_names[op]);
+        if (op > OP_FREE_SIZED) line_text(&l, " of freed block ");
+        line_number(&l, ptr, 16);
+        line_block(&l, usable);
+        break;
+    case LM_MISUSE_WRONG_SIZE:
+        line_text(&l, "free_sized of ");
+        line_number(&l, ptr, 16);
+        line_text(&l, " with wrong length ");
+        line_number(&l, length, 10);
+        line_block(&l, usable);
+        break;
+    case LM_MISUSE_CORRUPTED:
+        line_text(&l, "corrupted block header at ");
+        line_number(&l, b, 16);
+        line_text(&l, ", found by ");
+        line_text(&l, op_names[op]);
+        line_text(&l, " of ");
+        line_number(&l, ptr, 16);
+        usable = 0;
+        break;
+    default:
+        line_text(&l, op_names[op]);
+        line_text(&l, " of ");
+        line_number(&l, ptr, 16);
+        line_text(&l, kind == LM_MISUSE_NOT_IN_HEAP ? ", which is not in the heap"
+                    : kind == LM_MISUSE_MISALIGNED ? ", which is not 16-byte aligned"
+                    : ", which is inside the block at ");
+        if (kind == LM_MISUSE_NOT_A_BLOCK) {
+            line_number(&l, b + HEADER, 16);
+            line_block(&l, usable);
+        }
+        break;
+    }
+    heap.misuse_count++;
+    heap.last_misuse = (lm_misuse){ kind, ptr, kind == LM_MISUSE_WRONG_SIZE ? length : usable };
+    lm_target_report(kind, ptr, usable, l.text, l.len, heap.policy == LM_POLICY_ABORT);
+    if (heap.policy == LM_POLICY_ABORT) __builtin_trap();   /* the target did not stop */
+}
+
+/* A pointer failed the fast check: say exactly what is wrong with it. */
+static __attribute__((noinline)) void pointer_rejected(void *ptr, enum op op) {
+    uptr p = (uptr)ptr, b = p - HEADER;
+    if (!p) return;                                   /* NULL is never misuse */
+    if (!heap.first || p < heap.first + HEADER || p >= heap.sentinel) {
+        misuse(LM_MISUSE_NOT_IN_HEAP, op, p, 0, 0);
+    } else if (p % GRANULE) {
+        misuse(LM_MISUSE_MISALIGNED, op, p, 0, 0);
+    } else if (header_valid(b)) {
+        uint32_t state = block_state(b);
+        misuse(state == STATE_FENCE ? LM_MISUSE_NOT_IN_HEAP : LM_MISUSE_DOUBLE_FREE, op, p,
+               state == STATE_FENCE ? 0 : b, 0);
+    } else {
+        /* Walk the chain to b: it is inside a block, or it is a block whose
+         * header was overwritten, or the chain breaks before it. */
+        uptr at = heap.first, prev = 0;
+        while (at && at < b) { prev = at; at = chain_next(at); }
+        if (!at || at == b)
+            misuse(LM_MISUSE_CORRUPTED, op, p, at ? at : prev, 0);
+        else if (block_state(prev) == STATE_FENCE)
+            misuse(LM_MISUSE_NOT_IN_HEAP, op, p, 0, 0);
+        else
+            misuse(LM_MISUSE_NOT_A_BLOCK, op, p, prev, 0);
+    }
+}
+
+/* ===== Fast path and public API =========================================== */
+
+/* Is b the header of a live (USED) block? One range test, one hash. */
+static inline int block_is_live(uptr b) {
+#if LM_MISUSE_CHECKS
+    return b - heap.first < heap.sentinel - heap.first && b % GRANULE == HEADER &&
+           ((block_tag(b) ^ header_check(b, block_granules(b))) & ~PREV_FREE) == STATE_USED;
+#else
+    return b + HEADER != 0;
+#endif
+}
+
+void *lm_malloc(size_t size) {
+    if (LIKELY(size <= QUICK_GRANULES * GRANULE - HEADER)) {
+        uint32_t g = request_granules(size), index = heap.quick[g];
+        if (LIKELY(index)) {
+            uptr b = block_at(index);
+            heap.quick[g] = block_links(b)[0];
+            block_set_state(b, STATE_USED);
+            return (void *)(b + HEADER);
+        }
+    }
+    return malloc_slow(size);
+}
+
+static inline void block_free(uptr b) {
+    uint32_t g = block_granules(b);
+    if (LIKELY(g <= QUICK_GRANULES)) {
+        block_set_state(b, STATE_QUICK);
+        block_links(b)[0] = heap.quick[g];
+        heap.quick[g] = block_index(b);
+        return;
+    }
+    block_release(b);
+}
+
+void lm_free(void *ptr) {
+    uptr b = (uptr)ptr - HEADER;
+    if (UNLIKELY(!block_is_live(b))) {
+        pointer_rejected(ptr, OP_FREE);
+        return;
+    }
+    block_free(b);
+}
+
+void lm_free_sized(void *ptr, size_t size) {
+    uptr b = (uptr)ptr - HEADER;
+    if (UNLIKELY(!block_is_live(b))) {
+        pointer_rejected(ptr, OP_FREE_SIZED);
+        return;
+    }
+    /* The block is the one a request of `size` gets: at most one split
+     * remainder larger (see block_shrink). */
+    uint32_t g = block_granules(b);
+    if (LM_MISUSE_CHECKS && (size > block_usable(g) || g - request_granules(size) >= MIN_GRANULES)) {
+        misuse(LM_MISUSE_WRONG_SIZE, OP_FREE_SIZED, (uptr)ptr, b, size);
+        return;
+    }
+    block_free(b);
+}
+
+void *lm_calloc(size_t count, size_t size) {
+    /* A division, not __builtin_mul_overflow: on wasm64 that needs a 128-bit
+     * multiply from a runtime library a freestanding module lacks. */
+    if (size && count > MAX_REQUEST / size) {
+        heap.failed_allocs++;
+        return 0;
+    }
+    size_t total = count * size;
+    uptr fresh = heap.untouched;
+    void *p = lm_malloc(total);
+    /* Memory above `untouched` still holds the zeros it was grown with. */
+    if (p && !(LM_GROWN_MEMORY_ZEROED && (uptr)p >= fresh))
+        __builtin_memset(p, 0, total);
+    return p;
+}
+
+size_t lm_usable_size(const void *ptr) {
+    uptr b = (uptr)ptr - HEADER;
+    if (UNLIKELY(!block_is_live(b))) {
+        pointer_rejected((void *)ptr, OP_USABLE_SIZE);
+        return 0;
+    }
+    return block_usable(block_granules(b));
+}
+
+void *lm_realloc(void *ptr, size_t size) {
+    if (!ptr) return lm_malloc(size);
+    uptr b = (uptr)ptr - HEADER;
+    if (UNLIKELY(!block_is_live(b))) {
+        pointer_rejected(ptr, OP_REALLOC);
+        return 0;
+    }
+    if (!size) {
+        block_free(b);
+        return 0;
+    }
+    if (size > MAX_REQUEST) {
+        heap.failed_allocs++;
+        return 0;
+    }
+    uint32_t want = request_granules(size), have = block_granules(b);
+    uptr next = b + block_bytes(have);
+    /* Grow in place into the top block, growing the heap if need be (a
+     * growth that is not contiguous moves the top away). */
+    while (want > have && next == heap.top && top_granules() < want - have)
+        if (!heap_grow(block_bytes(want - have - top_granules()))) break;
+    if (want > have && next == heap.top && top_granules() >= want - have) {
+        block_write(b, want, STATE_USED | (block_tag(b) & PREV_FREE));
+        top_set(b + block_bytes(want));
+        return ptr;
+    }
+    if (want > have && block_state(next) == STATE_FREE && next != heap.top &&
+        have + block_granules(next) >= want) {
+        /* Grow in place over the free neighbour. */
+        free_list_remove(next);
+        have += block_granules(next);
+        block_write(b, have, STATE_USED | (block_tag(b) & PREV_FREE));
+        block_set_prev_free(b + block_bytes(have), 0);
+    }
+    if (want <= have) {
+        block_shrink(b, want);
+        return ptr;
+    }
+    void *moved = lm_malloc(size);
+    if (!moved) return 0;
+    __builtin_memcpy(moved, ptr, block_usable(have));
+    block_free(b);
+    return moved;
+}
+
+void *lm_aligned_alloc(size_t alignment, size_t size) {
+    if (!alignment || (alignment & (alignment - 1)) || size > MAX_REQUEST - 2 * GRANULE ||
+        alignment > MAX_REQUEST - 2 * GRANULE - size) {
+        heap.failed_allocs++;
+        return 0;
+    }
+    if (alignment <= GRANULE) return lm_malloc(size);
+    /* Over-allocate, then give back a leading part (at least a minimum
+     * block, so it can stand alone) and the tail. */
+    uint32_t want = request_granules(size);
+    uptr b = heap_alloc(want + (uint32_t)(alignment >> GRANULE_SHIFT) + MIN_GRANULES);
+    if (!b) {
+        heap.failed_allocs++;
+        return 0;
+    }
+    uptr p = b + HEADER;
+    if (p & (alignment - 1)) {
+        uptr aligned = (p + MIN_GRANULES * GRANULE + alignment - 1) & ~(uptr)(alignment - 1);
+        uint32_t lead = (uint32_t)((aligned - p) >> GRANULE_SHIFT), g = block_granules(b);
+        block_write(b + block_bytes(lead), g - lead, STATE_USED);
+        block_write(b, lead, STATE_USED | (block_tag(b) & PREV_FREE));
+        block_release(b);
+        b = aligned - HEADER;
+    }
+    block_shrink(b, want);
+    return (void *)(b + HEADER);
+}
+
+/* ===== Policy, statistics and validation ================================== */
+
+void lm_set_policy(lm_policy policy) { heap.policy = policy; }
+
+void lm_last_misuse(lm_misuse *out) { *out = heap.last_misuse; }
+
+const char *lm_misuse_kind_name(lm_misuse_kind kind) {
+    static const char *const names[LM_MISUSE_KIND_COUNT] = {
+        "none", "double free", "not in heap", "misaligned", "not a block", "wrong size", "corrupted",
+    };
+    return (unsigned)kind < LM_MISUSE_KIND_COUNT ? names[kind] : "unknown";
+}
+
+void lm_stats(lm_stats_t *out) {
+    lm_stats_t s = { 0 };
+    uint64_t blocks = 0;
+    if (heap.first) {
+        for (uptr b = heap.first; b && b < heap.sentinel; b = chain_next(b)) {
+            blocks++;
+            if (block_state(b) == STATE_USED) {
+                s.live_blocks++;
+                s.live_bytes += block_usable(block_granules(b));
+            }
+        }
+        s.footprint = heap.sentinel + HEADER - heap.start;
+    }
+    s.peak_footprint = heap.peak_footprint;
+    s.grow_calls = heap.grow_calls;
+    s.failed_allocs = heap.failed_allocs;
+    s.misuse_count = heap.misuse_count;
+    s.metadata_bytes = sizeof heap + (blocks + 1) * HEADER;
+    *out = s;
+}
+
+/* Counts the entries of a list or bin, checking each; stops after `limit`
+ * entries so a damaged (cyclic) list cannot loop forever. */
+static size_t list_check(uint32_t index, uint32_t state, unsigned sizeclass, uint32_t bin,
+                         uint64_t limit, uint64_t *count) {
+    size_t errors = 0;
+    uint32_t prev = 0;
+    uint64_t max_index = (heap.sentinel - heap.origin) >> GRANULE_SHIFT;
+    for (; index; index = block_links(block_at(index))[0]) {
+        uptr b = block_at(index);
+        if (index > max_index || b < heap.first || !header_valid(b) || block_state(b) != state ||
+            b == heap.top || ++*count > limit) return errors + 1;
+        if (state == STATE_FREE) {
+            errors += sizeclass_of(block_granules(b)) != sizeclass;
+            errors += block_links(b)[1] != prev;
+        } else {
+            errors += block_granules(b) != bin;
+        }
+        prev = index;
+    }
+    return errors;
+}
+
+size_t lm_check(void) {
+    if (!heap.first) return 0;
+    size_t errors = 0;
+    uint64_t listed_blocks = 0, quick_blocks = 0, free_seen = 0, quick_seen = 0;
+    int prev_free = 0, top_seen = heap.top == heap.sentinel;
+    uptr b = heap.first;
+    while (b < heap.sentinel) {
+        uptr next = chain_next(b);
+        if (!next) { errors++; break; }
+        uint32_t g = block_granules(b), state = block_state(b);
+        errors += !!(block_tag(b) & PREV_FREE) != prev_free;
+        errors += state == STATE_FREE && prev_free;                 /* two free neighbours */
+        if (b == heap.top) {
+            top_seen = 1;
+            errors += state != STATE_FREE || next != heap.sentinel;
+        } else if (state == STATE_FREE) {
+            free_seen++;
+            errors += g < MIN_GRANULES || *block_footer(b, g) != g;
+        } else if (state == STATE_QUICK) {
+            quick_seen++;
+            errors += g > QUICK_GRANULES;
+        }
+        prev_free = state == STATE_FREE && b != heap.top;
+        b = next;
+    }
+    errors += b != heap.sentinel || !top_seen;
+    errors += !header_valid(heap.sentinel) || block_state(heap.sentinel) != STATE_FENCE;
+    for (unsigned fl = 0; fl < FL_COUNT; fl++) {
+        errors += !!(heap.fl_bitmap & (1u << fl)) != !!heap.sl_bitmap[fl];
+        for (unsigned sl = 0; sl < SL_COUNT; sl++) {
+            unsigned c = fl * SL_COUNT + sl;
+            errors += !!(heap.sl_bitmap[fl] & (1u << sl)) != !!heap.lists[c];
+            errors += list_check(heap.lists[c], STATE_FREE, c, 0, free_seen, &listed_blocks);
+        }
+    }
+    for (uint32_t g = 0; g <= QUICK_GRANULES; g++)
+        errors += list_check(heap.quick[g], STATE_QUICK, 0, g, quick_seen, &quick_blocks);
+    errors += listed_blocks != free_seen || quick_blocks != quick_seen;
+    return errors;
+}

@@ -1,0 +1,40 @@
+/* Host services for test and benchmark programs (never for the allocator).
+ *
+ * Tests and benchmarks are written once in C and built for every target, but
+ * a freestanding wasm module has no libc: these few functions are what such a
+ * program may use instead. Native implements them with libc (and zlib);
+ * wasm imports them from the node runner (module "host"), which implements
+ * them with node's fs, zlib and clock. Programs define an ordinary
+ * `int main(int argc, char **argv)`; on wasm the target's start code fetches
+ * the arguments from the host and calls it, and main's return value becomes
+ * the process exit code.
+ */
+#ifndef LM_HOST_H
+#define LM_HOST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Writes bytes to standard output (fd 1) or standard error (fd 2). */
+void lm_host_write(int fd, const void *buf, size_t len);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t lm_host_now_ns(void);
+
+/* Opens a file for reading; a path ending in .gz is decompressed on the fly.
+ * Returns a handle >= 0, or -1 if the file cannot be opened. */
+int lm_host_open(const char *path);
+
+/* Reads up to `len` bytes; returns the count read, 0 at the end, -1 on error. */
+intptr_t lm_host_read(int handle, void *buf, size_t len);
+
+void lm_host_close(int handle);
+
+/* Opens a file for writing (truncating it); -1 on failure. Written with
+ * lm_host_write(handle, ...) where handle >= 3, closed with lm_host_close. */
+int lm_host_create(const char *path);
+
+/* Ends the program at once with `code` (for fatal test failures). */
+_Noreturn void lm_host_exit(int code);
+
+#endif
