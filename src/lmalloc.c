@@ -103,6 +103,8 @@ _Static_assert(MIN_GRANULES * GRANULE >= HEADER + 2 * sizeof(word) + sizeof(word
                "a free block must hold its header, links and footer");
 _Static_assert(LM_TARGET_PAGE_SIZE % GRANULE == 0, "pages are whole granules");
 
+/* Slow and cold paths stay out of line: one copy each keeps the code small. */
+#define NOINLINE    __attribute__((noinline))
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -205,7 +207,7 @@ static unsigned sizeclass_find(unsigned c) {
 
 /* ===== Free lists ========================================================= */
 
-static void free_list_insert(uptr b, uint32_t g) {
+static NOINLINE void free_list_insert(uptr b, uint32_t g) {
     unsigned c = sizeclass_of(g);
     uint32_t head = heap.lists[c];
     block_write(b, g, STATE_FREE);
@@ -219,7 +221,7 @@ static void free_list_insert(uptr b, uint32_t g) {
     block_set_prev_free(b + block_bytes(g), 1);
 }
 
-static void free_list_remove(uptr b) {
+static NOINLINE void free_list_remove(uptr b) {
     unsigned c = sizeclass_of(block_granules(b));
     uint32_t next = block_links(b)[0], prev = block_links(b)[1];
     if (next) block_links(block_at(next))[1] = prev;
@@ -268,7 +270,7 @@ static void heap_adopt(uptr old_end, uptr bytes) {
 }
 
 /* Asks the target for at least `bytes` more, preferring a geometric step. */
-static int heap_grow(uptr bytes) {
+static NOINLINE int heap_grow(uptr bytes) {
     uptr footprint = heap.sentinel + HEADER - heap.start;
     uptr step = footprint >> GROWTH_SHIFT;
     if (step < MIN_GROWTH) step = MIN_GROWTH;
@@ -292,7 +294,7 @@ static int heap_grow(uptr bytes) {
     return 0;
 }
 
-static int heap_init(void) {
+static NOINLINE int heap_init(void) {
     uintptr_t start, end;
     lm_target_region(&start, &end);
     uptr fresh = end;    /* only memory grown from here on is known to be zero */
@@ -320,7 +322,7 @@ static int heap_init(void) {
 
 /* Gives block b (USED, QUICK or free-to-be) back: merges it with free
  * neighbours and puts the result in a list or the top block. */
-static void block_release(uptr b) {
+static NOINLINE void block_release(uptr b) {
     uint32_t g = block_granules(b);
     uptr next = b + block_bytes(g);
     block_set_state(b, STATE_FREE);      /* a merged-away header must never say USED */
@@ -351,7 +353,7 @@ static void block_shrink(uptr b, uint32_t g) {
     block_release(tail);
 }
 
-static void quick_flush(void) {
+static NOINLINE void quick_flush(void) {
     for (uint32_t g = MIN_GRANULES; g <= QUICK_GRANULES; g++) {
         while (heap.quick[g]) {
             uptr b = block_at(heap.quick[g]);
@@ -362,7 +364,7 @@ static void quick_flush(void) {
 }
 
 /* A block of at least g granules from the free lists, marked USED, or 0. */
-static uptr free_lists_take(uint32_t g) {
+static NOINLINE uptr free_lists_take(uint32_t g) {
     unsigned c = sizeclass_of(g);
     uptr b = 0;
     /* Blocks in g's own class may be smaller than g: first fit among a few. */
@@ -413,7 +415,7 @@ static uptr heap_alloc(uint32_t g) {
     return top_take(g);
 }
 
-static __attribute__((noinline)) void *malloc_slow(uptr size) {
+static NOINLINE void *malloc_slow(uptr size) {
     uptr b = size <= MAX_REQUEST ? heap_alloc(request_granules(size)) : 0;
     if (!b) {
         heap.failed_allocs++;
@@ -438,11 +440,11 @@ static const char *const op_names[] = { "free", "free_sized", "realloc", "usable
 
 typedef struct line { char text[200]; size_t len; } line;
 
-static void line_text(line *l, const char *s) {
+static NOINLINE void line_text(line *l, const char *s) {
     while (*s && l->len < sizeof l->text) l->text[l->len++] = *s++;
 }
 
-static void line_number(line *l, uint64_t v, unsigned base) {
+static NOINLINE void line_number(line *l, uint64_t v, unsigned base) {
     char digits[24];
     int n = 0;
     if (base == 16) line_text(l, "0x");
@@ -450,7 +452,7 @@ static void line_number(line *l, uint64_t v, unsigned base) {
     while (n && l->len < sizeof l->text) l->text[l->len++] = digits[--n];
 }
 
-static void line_block(line *l, uptr usable) {
+static NOINLINE void line_block(line *l, uptr usable) {
     line_text(l, " (");
     line_number(l, usable, 10);
     line_text(l, "-byte block)");
@@ -458,7 +460,7 @@ static void line_block(line *l, uptr usable) {
 
 /* Reports misuse of `ptr` in `op`; `b` is the block concerned (0 if none).
  * Returns only under LM_POLICY_CONTINUE: the caller then refuses the call. */
-static __attribute__((noinline)) void misuse(lm_misuse_kind kind, enum op op, uptr ptr,
+static NOINLINE void misuse(lm_misuse_kind kind, enum op op, uptr ptr,
                                              uptr b, uptr length) {
     uptr usable = b ? block_usable(block_granules(b)) : 0;
     line l = { .len = 0 };
@@ -506,7 +508,7 @@ static __attribute__((noinline)) void misuse(lm_misuse_kind kind, enum op op, up
 }
 
 /* A pointer failed the fast check: say exactly what is wrong with it. */
-static __attribute__((noinline)) void pointer_rejected(void *ptr, enum op op) {
+static NOINLINE void pointer_rejected(void *ptr, enum op op) {
     uptr p = (uptr)ptr, b = p - HEADER;
     if (!p) return;                                   /* NULL is never misuse */
     if (!heap.first || p < heap.first + HEADER || p >= heap.sentinel) {
