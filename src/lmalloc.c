@@ -94,6 +94,7 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define SL_COUNT       (1u << SL_SHIFT)
 #define FL_COUNT       29u    /* first levels for granule counts below 2^32 */
 #define CLASS_COUNT    (FL_COUNT * SL_COUNT)
+#define FLUSH_GRANULES 4096u  /* requests of 64 KiB and up merge the quick bins before taking top */
 #define MIN_GROWTH     (4u * LM_TARGET_PAGE_SIZE)
 #define GROWTH_SHIFT   3      /* grow by at least footprint / 8 */
 
@@ -406,7 +407,9 @@ static uptr heap_alloc(uint32_t g) {
     if (UNLIKELY(!heap.first) && !heap_init()) return 0;
     uptr b = free_lists_take(g);
     if (b) return b;
-    if (top_granules() < g) {
+    /* Quick blocks pin small holes; merge them before growing, and before a
+     * large request spends top (large requests are rare, so this is cheap). */
+    if (g >= FLUSH_GRANULES || top_granules() < g) {
         quick_flush();
         if ((b = free_lists_take(g))) return b;
     }
@@ -635,31 +638,42 @@ void *lm_realloc(void *ptr, size_t size) {
         return 0;
     }
     uint32_t want = request_granules(size), have = block_granules(b);
-    uptr next = b + block_bytes(have);
-    /* Grow in place into the top block, growing the heap if need be (a
-     * growth that is not contiguous moves the top away). */
-    while (want > have && next == heap.top && top_granules() < want - have)
-        if (!heap_grow(block_bytes(want - have - top_granules()))) break;
-    if (want > have && next == heap.top && top_granules() >= want - have) {
-        block_write(b, want, STATE_USED | (block_tag(b) & PREV_FREE));
-        top_set(b + block_bytes(want));
-        return ptr;
-    }
-    if (want > have && block_state(next) == STATE_FREE && next != heap.top &&
-        have + block_granules(next) >= want) {
-        /* Grow in place over the free neighbour. */
-        free_list_remove(next);
-        have += block_granules(next);
-        block_write(b, have, STATE_USED | (block_tag(b) & PREV_FREE));
-        block_set_prev_free(b + block_bytes(have), 0);
-    }
     if (want <= have) {
-        block_shrink(b, want);
-        return ptr;
+        /* Shrink in place, unless a large block keeps under a quarter of
+         * itself: then the few bytes move, so they do not pin a big hole. */
+        if (have <= QUICK_GRANULES || want >= have / 4) {
+            block_shrink(b, want);
+            return ptr;
+        }
+    } else {
+        /* Grow in place into the top block, growing the heap if need be (a
+         * growth that is not contiguous moves the top away). */
+        uptr next = b + block_bytes(have);
+        while (next == heap.top && top_granules() < want - have)
+            if (!heap_grow(block_bytes(want - have - top_granules()))) break;
+        if (next == heap.top && top_granules() >= want - have) {
+            block_write(b, want, STATE_USED | (block_tag(b) & PREV_FREE));
+            top_set(b + block_bytes(want));
+            return ptr;
+        }
+        /* Grow in place over a free neighbour. */
+        if (next != heap.top && block_state(next) == STATE_FREE &&
+            have + block_granules(next) >= want) {
+            free_list_remove(next);
+            have += block_granules(next);
+            block_write(b, have, STATE_USED | (block_tag(b) & PREV_FREE));
+            block_set_prev_free(b + block_bytes(have), 0);
+            block_shrink(b, want);
+            return ptr;
+        }
     }
     void *moved = lm_malloc(size);
-    if (!moved) return 0;
-    __builtin_memcpy(moved, ptr, block_usable(have));
+    if (!moved) {
+        if (want > have) return 0;
+        block_shrink(b, want);   /* a shrink never fails: no room to move, stay */
+        return ptr;
+    }
+    __builtin_memcpy(moved, ptr, block_usable(have) < size ? block_usable(have) : size);
     block_free(b);
     return moved;
 }
