@@ -1,0 +1,151 @@
+/* Host services for native programs: libc, plus zlib for .gz input.
+ *
+ * Handles are small integers >= 3 so lm_host_write can tell a created file
+ * from stdout (1) and stderr (2), the same numbering the node runner uses.
+ */
+#define _GNU_SOURCE
+#include "../host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define HANDLE_FIRST 3
+#define HANDLE_COUNT 64
+
+typedef struct host_file {
+    int in_use;
+    int fd;          /* plain file (read or write), -1 when gz is used */
+    gzFile gz;       /* .gz file being read */
+} host_file;
+
+static host_file host_files[HANDLE_COUNT];
+
+static host_file *handle_file(int handle)
+{
+    if (handle < HANDLE_FIRST || handle >= HANDLE_FIRST + HANDLE_COUNT)
+        return NULL;
+    host_file *file = &host_files[handle - HANDLE_FIRST];
+    return file->in_use ? file : NULL;
+}
+
+static int handle_new(int fd, gzFile gz)
+{
+    for (int index = 0; index < HANDLE_COUNT; index++) {
+        if (!host_files[index].in_use) {
+            host_files[index] = (host_file){ 1, fd, gz };
+            return index + HANDLE_FIRST;
+        }
+    }
+    return -1;
+}
+
+static int ends_with(const char *text, const char *suffix)
+{
+    size_t text_len = strlen(text), suffix_len = strlen(suffix);
+    return text_len >= suffix_len && strcmp(text + text_len - suffix_len, suffix) == 0;
+}
+
+static void fd_write_all(int fd, const unsigned char *bytes, size_t len)
+{
+    while (len > 0) {
+        ssize_t written = write(fd, bytes, len);
+        if (written < 0) {
+            if (errno == EINTR)
+                continue;
+            return;
+        }
+        bytes += written;
+        len -= (size_t)written;
+    }
+}
+
+void lm_host_write(int fd, const void *buf, size_t len)
+{
+    if (fd == 1 || fd == 2) {
+        fd_write_all(fd, buf, len);
+        return;
+    }
+    host_file *file = handle_file(fd);
+    if (file != NULL && file->fd >= 0)
+        fd_write_all(file->fd, buf, len);
+}
+
+uint64_t lm_host_now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+int lm_host_open(const char *path)
+{
+    if (ends_with(path, ".gz")) {
+        gzFile gz = gzopen(path, "rb");
+        if (gz == NULL)
+            return -1;
+        gzbuffer(gz, 1u << 17);
+        int handle = handle_new(-1, gz);
+        if (handle < 0)
+            gzclose(gz);
+        return handle;
+    }
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int handle = handle_new(fd, NULL);
+    if (handle < 0)
+        close(fd);
+    return handle;
+}
+
+intptr_t lm_host_read(int handle, void *buf, size_t len)
+{
+    host_file *file = handle_file(handle);
+    if (file == NULL)
+        return -1;
+    if (file->gz != NULL) {
+        unsigned chunk = len > INT_MAX ? INT_MAX : (unsigned)len;
+        int got = gzread(file->gz, buf, chunk);
+        return got < 0 ? -1 : (intptr_t)got;
+    }
+    for (;;) {
+        ssize_t got = read(file->fd, buf, len > SSIZE_MAX ? SSIZE_MAX : len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        return got < 0 ? -1 : (intptr_t)got;
+    }
+}
+
+void lm_host_close(int handle)
+{
+    host_file *file = handle_file(handle);
+    if (file == NULL)
+        return;
+    if (file->gz != NULL)
+        gzclose(file->gz);
+    else
+        close(file->fd);
+    *file = (host_file){ 0, -1, NULL };
+}
+
+int lm_host_create(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int handle = handle_new(fd, NULL);
+    if (handle < 0)
+        close(fd);
+    return handle;
+}
+
+_Noreturn void lm_host_exit(int code)
+{
+    exit(code);
+}
