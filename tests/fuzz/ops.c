@@ -1,0 +1,327 @@
+/* The fuzzing interpreter (see ops.h).
+ *
+ * Input format: a sequence of operations, each an opcode byte followed by
+ * its argument bytes; a missing byte at the end of the input reads as 0, so
+ * every byte string is a valid program. There are SLOT_COUNT slots, each
+ * empty or holding one live block.
+ *
+ *   opcode % 12   operation                         arguments
+ *   0, 1          malloc into slot                  slot, size(4)
+ *   2             calloc into slot                  slot, count, size(4)
+ *   3             calloc that overflows (NULL)      kind
+ *   4, 5          realloc slot (NULL if empty)      slot, size(4)
+ *   6             aligned_alloc into slot           slot, alignment, size(4)
+ *   7             free slot                         slot
+ *   8             free_sized slot                   slot
+ *   9             realloc(slot, 0)                  slot
+ *   10            impossible size (NULL)            kind, distance
+ *   11            full check                        -
+ *
+ * size(4): a magnitude byte m and three value bytes; the size is the
+ * value masked to `bits` bits, where bits = m % 14 for m < 0xE0 (sizes up
+ * to 8 KiB) and 14 + (m - 0xE0) % 7 above (up to 1 MiB).
+ *
+ * The model checks: every pointer aligned (16, or the requested alignment),
+ * usable size >= request, no live block overlaps another, each block's
+ * pattern intact until it is freed and its prefix kept by realloc, calloc
+ * memory zero, impossible requests NULL and counted in failed_allocs, and
+ * on a full check (and at the end) lm_stats agrees with the model and
+ * lm_check() == 0.
+ */
+#include "ops.h"
+#include "../testlib.h"
+
+#define SLOT_COUNT 64
+#define MAX_FUZZ_SIZE ((size_t)1 << 20)
+
+typedef struct fuzz_block {
+    char *ptr;
+    size_t size;
+    size_t usable;
+    uint64_t id;
+} fuzz_block;
+
+typedef struct reader {
+    const uint8_t *at, *end;
+} reader;
+
+static fuzz_block slots[SLOT_COUNT];
+static uint64_t live_count, live_usable, next_id = 1;
+static lm_stats_t baseline;
+static uint64_t expected_failed_allocs;
+static uint64_t op_index;
+
+static void print_context(void)
+{
+    tl_printf("  (fuzz op %llu)\n", (unsigned long long)op_index);
+}
+
+static uint8_t read_byte(reader *r)
+{
+    return r->at < r->end ? *r->at++ : 0;
+}
+
+static size_t read_size(reader *r)
+{
+    /* Mostly up to 8 KiB (fast to fill and check), one in eight large. */
+    uint8_t magnitude = read_byte(r);
+    unsigned bits = magnitude >= 0xE0 ? 14 + (magnitude - 0xE0) % 7 : magnitude % 14;
+    uint32_t value = read_byte(r);
+    value |= (uint32_t)read_byte(r) << 8;
+    value |= (uint32_t)read_byte(r) << 16;
+    return (size_t)(value & (((uint32_t)1 << bits) - 1));
+}
+
+static unsigned read_slot(reader *r) { return read_byte(r) % SLOT_COUNT; }
+
+static int overlaps(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+    /* Zero-length extents still occupy their address. */
+    if (a_len == 0) a_len = 1;
+    if (b_len == 0) b_len = 1;
+    return a < b + b_len && b < a + a_len;
+}
+
+/* The block's pattern, checked in full for small blocks and sampled for
+ * big ones (head, tail and a prime stride between) so that inputs run
+ * fast enough to fuzz: overlap is caught by the interval check anyway, and
+ * allocator metadata written into a block lands at its ends. */
+#define SAMPLE_EDGE 128
+#define SAMPLE_STRIDE 61
+
+static void block_check(const fuzz_block *b)
+{
+    if (b->usable <= 4 * SAMPLE_EDGE) {
+        CHECK_PATTERN(b->ptr, b->usable, b->id);
+        return;
+    }
+    const uint8_t *bytes = (const uint8_t *)b->ptr;
+    size_t offset = 0;
+    while (offset < b->usable) {
+        if (bytes[offset] != tl_pattern_byte(b->id, offset)) {
+            tl_printf("  block %p (%zu usable bytes) differs at offset %zu: 0x%x, expected 0x%x\n",
+                      (void *)b->ptr, b->usable, offset, (unsigned)bytes[offset],
+                      (unsigned)tl_pattern_byte(b->id, offset));
+            CHECK(bytes[offset] == tl_pattern_byte(b->id, offset));
+            return;
+        }
+        if (offset < SAMPLE_EDGE || offset + SAMPLE_EDGE >= b->usable)
+            offset++;
+        else if (offset + SAMPLE_STRIDE + SAMPLE_EDGE < b->usable)
+            offset += SAMPLE_STRIDE;
+        else
+            offset = b->usable - SAMPLE_EDGE;
+    }
+}
+
+static void slot_release(unsigned s)
+{
+    live_count--;
+    live_usable -= slots[s].usable;
+    slots[s].ptr = NULL;
+}
+
+/* Verifies and frees whatever `s` holds. */
+static void slot_empty(unsigned s)
+{
+    if (slots[s].ptr == NULL)
+        return;
+    block_check(&slots[s]);
+    lm_free(slots[s].ptr);
+    slot_release(s);
+}
+
+/* Records `p` (non-NULL) as slot s's block and fills it. */
+static void slot_adopt(unsigned s, char *p, size_t size, size_t alignment)
+{
+    if (alignment < LM_ALIGNMENT)
+        alignment = LM_ALIGNMENT;
+    CHECK(tl_is_aligned(p, alignment));
+    size_t usable = lm_usable_size(p);
+    CHECK(usable >= size);
+    if (usable < size)
+        usable = size;   /* keep going without writing past what we asked */
+    for (unsigned other = 0; other < SLOT_COUNT; other++) {
+        if (other == s || slots[other].ptr == NULL)
+            continue;
+        if (overlaps(p, usable, slots[other].ptr, slots[other].usable)) {
+            tl_printf("  new block %p (+%zu) overlaps slot %u: %p (+%zu)\n", (void *)p, usable,
+                      other, (void *)slots[other].ptr, slots[other].usable);
+            CHECK(!overlaps(p, usable, slots[other].ptr, slots[other].usable));
+        }
+    }
+    slots[s].ptr = p;
+    slots[s].size = size;
+    slots[s].usable = usable;
+    slots[s].id = next_id++;
+    tl_fill_pattern(p, usable, slots[s].id);
+    live_count++;
+    live_usable += usable;
+}
+
+static void expect_null(void *p)
+{
+    CHECK(p == NULL);
+    expected_failed_allocs++;
+}
+
+static void full_check(void)
+{
+    for (unsigned s = 0; s < SLOT_COUNT; s++) {
+        if (slots[s].ptr == NULL)
+            continue;
+        block_check(&slots[s]);
+        CHECK_EQ(lm_usable_size(slots[s].ptr), slots[s].usable);
+    }
+    lm_stats_t stats = tl_stats();
+    CHECK_EQ(stats.live_blocks, baseline.live_blocks + live_count);
+    CHECK_EQ(stats.live_bytes, baseline.live_bytes + live_usable);
+    CHECK_EQ(stats.failed_allocs, baseline.failed_allocs + expected_failed_allocs);
+    CHECK_EQ(stats.misuse_count, baseline.misuse_count);
+    CHECK(stats.footprint <= stats.peak_footprint);
+    CHECK_EQ(lm_check(), 0);
+}
+
+static void run_one(reader *r)
+{
+    uint8_t opcode = read_byte(r) % 12;
+    switch (opcode) {
+    case 0:
+    case 1: {
+        unsigned s = read_slot(r);
+        size_t size = read_size(r);
+        slot_empty(s);
+        char *p = lm_malloc(size);
+        REQUIRE(p != NULL);
+        slot_adopt(s, p, size, 1);
+        break;
+    }
+    case 2: {
+        unsigned s = read_slot(r);
+        size_t count = read_byte(r) % 17;
+        size_t each = read_size(r) >> 4;   /* count * each stays within 1 MiB */
+        slot_empty(s);
+        char *p = lm_calloc(count, each);
+        REQUIRE(p != NULL);
+        size_t bad = tl_find_byte_mismatch(p, count * each, 0);
+        if (bad != TL_NO_MISMATCH)
+            tl_printf("  calloc(%zu, %zu) = %p: byte %zu is 0x%x\n", count, each, (void *)p,
+                      bad, (unsigned)(uint8_t)p[bad]);
+        CHECK_EQ(bad, TL_NO_MISMATCH);
+        slot_adopt(s, p, count * each, 1);
+        break;
+    }
+    case 3: {
+        static const size_t halves[][2] = {
+            { SIZE_MAX / 2 + 1, 2 }, { 2, SIZE_MAX / 2 + 1 }, { SIZE_MAX, SIZE_MAX },
+            { SIZE_MAX / 3 + 1, 3 }, { (size_t)1 << (sizeof(size_t) * 4), (size_t)1 << (sizeof(size_t) * 4) },
+        };
+        unsigned kind = read_byte(r) % 5;
+        expect_null(lm_calloc(halves[kind][0], halves[kind][1]));
+        break;
+    }
+    case 4:
+    case 5: {
+        unsigned s = read_slot(r);
+        size_t size = read_size(r);
+        if (size == 0)
+            size = 1;   /* realloc(p, 0) is opcode 9 */
+        fuzz_block old = slots[s];
+        if (old.ptr != NULL)
+            block_check(&old);
+        char *p = lm_realloc(old.ptr, size);
+        REQUIRE(p != NULL);
+        if (old.ptr != NULL) {
+            slot_release(s);
+            size_t kept = old.size < size ? old.size : size;
+            fuzz_block prefix = { p, kept, kept, old.id };
+            block_check(&prefix);
+        }
+        slot_adopt(s, p, size, 1);
+        break;
+    }
+    case 6: {
+        unsigned s = read_slot(r);
+        uint8_t a = read_byte(r);
+        size_t size = read_size(r);
+        slot_empty(s);
+        if (a >= 0xF0) {
+            /* Not a power of two: refused. */
+            size_t alignment = (size_t)(a & 0x0F) * 3 + 3;   /* 3, 6, 9, ... 48 */
+            if ((alignment & (alignment - 1)) != 0)
+                expect_null(lm_aligned_alloc(alignment, size));
+            break;
+        }
+        size_t alignment = (size_t)1 << (a % 21);
+        char *p = lm_aligned_alloc(alignment, size);
+        REQUIRE(p != NULL);
+        slot_adopt(s, p, size, alignment);
+        break;
+    }
+    case 7:
+        slot_empty(read_slot(r));
+        break;
+    case 8: {
+        unsigned s = read_slot(r);
+        if (slots[s].ptr != NULL) {
+            block_check(&slots[s]);
+            lm_free_sized(slots[s].ptr, slots[s].size);
+            slot_release(s);
+        }
+        break;
+    }
+    case 9: {
+        unsigned s = read_slot(r);
+        if (slots[s].ptr != NULL) {
+            block_check(&slots[s]);
+            CHECK(lm_realloc(slots[s].ptr, 0) == NULL);
+            slot_release(s);
+        }
+        break;
+    }
+    case 10: {
+        unsigned kind = read_byte(r) % 3;
+        size_t distance = read_byte(r);
+        size_t size = SIZE_MAX - distance * 16 - (distance & 15);
+        if (kind == 0) {
+            expect_null(lm_malloc(size));
+        } else if (kind == 1) {
+            expect_null(lm_aligned_alloc((size_t)64 << (distance % 8), size));
+        } else {
+            /* realloc that cannot be served leaves the block as it was. */
+            unsigned s = (unsigned)(distance % SLOT_COUNT);
+            if (slots[s].ptr != NULL) {
+                expect_null(lm_realloc(slots[s].ptr, size));
+                block_check(&slots[s]);
+            }
+        }
+        break;
+    }
+    default:
+        full_check();
+        break;
+    }
+}
+
+unsigned lm_fuzz_run(const uint8_t *data, size_t size)
+{
+    unsigned failures_before = tl_failures();
+    tl_set_context(print_context);
+    baseline = tl_stats();
+    expected_failed_allocs = 0;
+    reader r = { data, data + size };
+    for (op_index = 0; r.at < r.end; op_index++) {
+        run_one(&r);
+        if (tl_failures() != failures_before)
+            break;   /* report the first failure, not its consequences */
+    }
+    full_check();
+    for (unsigned s = 0; s < SLOT_COUNT; s++)
+        slot_empty(s);
+    lm_stats_t end = tl_stats();
+    CHECK_EQ(end.live_blocks, baseline.live_blocks);
+    CHECK_EQ(end.live_bytes, baseline.live_bytes);
+    CHECK_EQ(lm_check(), 0);
+    tl_set_context(NULL);
+    return tl_failures() - failures_before;
+}

@@ -1,0 +1,85 @@
+/* leak — the same allocate-then-free cycle repeated 1000 times must not
+ * make the heap grow after the first cycle: every byte freed is found
+ * again. Sizes range from 0 to several MiB; the cycle mixes malloc,
+ * calloc, aligned_alloc and realloc, and frees in a different order from
+ * the allocation order. */
+#include "testlib.h"
+
+#define CYCLES 1000
+
+static const size_t sizes[] = { 0, 1, 24, 100, 1000, 1024, 5000, 70000, 1u << 20, 3u << 20,
+                                40, 4000, 300000 };
+enum { SIZE_COUNT = sizeof sizes / sizeof sizes[0] };
+
+static void one_cycle(void)
+{
+    void *blocks[SIZE_COUNT + 4];
+    int count = 0;
+    for (int i = 0; i < SIZE_COUNT; i++) {
+        blocks[count] = lm_malloc(sizes[i]);
+        REQUIRE(blocks[count] != NULL);
+        /* Touch the block's ends: a block that overlaps another shows up
+         * in lm_check or in the soak, here it is only the footprint. */
+        if (sizes[i] > 0) {
+            ((char *)blocks[count])[0] = 1;
+            ((char *)blocks[count])[sizes[i] - 1] = 1;
+        }
+        count++;
+    }
+    blocks[count] = lm_calloc(100, 30);
+    REQUIRE(blocks[count++] != NULL);
+    blocks[count] = lm_aligned_alloc(65536, 10000);
+    REQUIRE(blocks[count++] != NULL);
+    blocks[count] = lm_aligned_alloc(256, 700);
+    REQUIRE(blocks[count++] != NULL);
+    void *grown = lm_realloc(NULL, 500);
+    REQUIRE(grown != NULL);
+    grown = lm_realloc(grown, 200000);
+    REQUIRE(grown != NULL);
+    grown = lm_realloc(grown, 50);
+    REQUIRE(grown != NULL);
+    blocks[count++] = grown;
+
+    /* Free odd positions from the back, then even ones from the front. */
+    for (int i = count - 1; i >= 0; i--)
+        if (i % 2 == 1)
+            lm_free(blocks[i]);
+    for (int i = 0; i < count; i += 2)
+        lm_free(blocks[i]);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    tl_begin("leak");
+    lm_stats_t start = tl_stats();
+    one_cycle();
+    lm_stats_t first = tl_stats();
+    tl_printf("  after the first cycle: footprint %llu bytes, %llu grow calls\n",
+              (unsigned long long)first.footprint, (unsigned long long)first.grow_calls);
+    CHECK_EQ(first.live_blocks, start.live_blocks);
+    CHECK_EQ(first.live_bytes, start.live_bytes);
+    unsigned reported = 0;
+    for (int cycle = 2; cycle <= CYCLES; cycle++) {
+        one_cycle();
+        lm_stats_t now = tl_stats();
+        if ((now.footprint != first.footprint || now.live_blocks != start.live_blocks) &&
+            reported++ < 5) {
+            tl_printf("  cycle %d: footprint %llu (first %llu), live blocks %llu\n", cycle,
+                      (unsigned long long)now.footprint, (unsigned long long)first.footprint,
+                      (unsigned long long)now.live_blocks);
+        }
+        if (cycle % 100 == 0)
+            CHECK_EQ(lm_check(), 0);
+    }
+    lm_stats_t last = tl_stats();
+    CHECK_EQ(reported, 0);
+    CHECK_EQ(last.footprint, first.footprint);
+    CHECK_EQ(last.peak_footprint, first.peak_footprint);
+    CHECK_EQ(last.grow_calls, first.grow_calls);
+    CHECK_EQ(last.live_blocks, start.live_blocks);
+    CHECK_EQ(last.live_bytes, start.live_bytes);
+    CHECK_EQ(last.failed_allocs, 0);
+    return tl_finish();
+}

@@ -1,0 +1,168 @@
+/* oom — running out of memory at a small declared maximum (16 MiB, set by
+ * MAX_MEMORY in tests/CMakeLists.txt: wasm --max-memory, native
+ * LMALLOC_HEAP_MAX). Allocates until NULL at several sizes, checks every
+ * failure is counted and harmless, frees half, allocates again, and checks
+ * every surviving block kept its bytes.
+ *
+ * The live blocks form a chain through the heap itself (each block starts
+ * with a link to the previous one), so the test needs no table: a static
+ * table would take the very memory under test.
+ */
+#include "testlib.h"
+
+#define MAX_MEMORY (16u << 20)   /* keep in step with MAX_MEMORY in CMakeLists.txt */
+
+typedef struct node {
+    struct node *older;     /* the block allocated before this one */
+    size_t size;            /* bytes asked for, including this node */
+    uint64_t id;            /* pattern id of the bytes after the node */
+} node;
+
+static node *newest;
+static uint64_t chain_length, next_id = 1;
+
+static int node_push(size_t size)
+{
+    node *n = lm_malloc(size);
+    if (n == NULL)
+        return 0;
+    /* Run outside ctest (natively without LMALLOC_HEAP_MAX) this would fill
+     * all of the machine's memory: stop as soon as the limit is not there. */
+    if (size >= 4096 && tl_stats().footprint > MAX_MEMORY) {
+        tl_printf("error: the heap grew past %u bytes: the limit is missing; run through "
+                  "ctest, or natively with LMALLOC_HEAP_MAX=%u\n", MAX_MEMORY, MAX_MEMORY);
+        lm_host_exit(2);
+    }
+    CHECK(tl_is_aligned(n, LM_ALIGNMENT));
+    CHECK(lm_usable_size(n) >= size);
+    n->older = newest;
+    n->size = size;
+    n->id = next_id++;
+    tl_fill_pattern(n + 1, size - sizeof *n, n->id);
+    newest = n;
+    chain_length++;
+    return 1;
+}
+
+static void chain_verify(void)
+{
+    uint64_t count = 0;
+    for (node *n = newest; n != NULL; n = n->older) {
+        CHECK_PATTERN(n + 1, n->size - sizeof *n, n->id);
+        count++;
+    }
+    CHECK_EQ(count, chain_length);
+}
+
+/* Allocates blocks of `size` until the first NULL; returns how many. */
+static uint64_t fill_with(size_t size)
+{
+    uint64_t count = 0;
+    uint64_t failed_before = tl_stats().failed_allocs;
+    while (node_push(size))
+        count++;
+    CHECK_EQ(tl_stats().failed_allocs, failed_before + 1);
+    tl_printf("  %zu-byte blocks: %llu more before NULL\n", size, (unsigned long long)count);
+    return count;
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    tl_begin("oom");
+    lm_stats_t start = tl_stats();
+
+    /* Fill: big blocks first, then ever smaller ones into what is left. */
+    static const size_t sizes[] = { 1u << 20, 65536, 4096, 256, 32 };
+    uint64_t total = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        total += fill_with(sizes[i]);
+    CHECK(total > 0);
+
+    lm_stats_t full = tl_stats();
+    tl_printf("  full: %llu blocks, %llu live bytes, footprint %llu, %llu failed allocations\n",
+              (unsigned long long)full.live_blocks, (unsigned long long)full.live_bytes,
+              (unsigned long long)full.footprint, (unsigned long long)full.failed_allocs);
+    CHECK_EQ(full.live_blocks, start.live_blocks + chain_length);
+    CHECK(full.footprint <= MAX_MEMORY);
+    CHECK(full.peak_footprint <= MAX_MEMORY);
+    /* The heap used nearly all it was allowed (program data and stack take
+     * the rest on wasm) before it gave up: growth falls back to exactly
+     * what is needed when a bigger step is refused. */
+    CHECK(full.footprint >= MAX_MEMORY - (2u << 20));
+    CHECK(full.live_bytes >= full.footprint - (full.footprint >> 4));
+    CHECK_EQ(full.failed_allocs, start.failed_allocs + sizeof sizes / sizeof sizes[0]);
+    CHECK_EQ(lm_check(), 0);
+
+    /* At the limit every kind of allocation fails cleanly, and is counted. */
+    uint64_t failed = full.failed_allocs;
+    CHECK(lm_malloc(1u << 20) == NULL);
+    CHECK(lm_calloc(1024, 1024) == NULL);
+    CHECK(lm_aligned_alloc(4096, 65536) == NULL);
+    CHECK(lm_realloc(newest, newest->size + (1u << 20)) == NULL);   /* newest stays valid */
+    CHECK(lm_malloc(MAX_MEMORY) == NULL);
+    CHECK_EQ(tl_stats().failed_allocs, failed + 5);
+    chain_verify();
+
+    /* Free every other block. */
+    uint64_t freed_bytes = 0, freed_count = 0;
+    for (node *keep = newest; keep != NULL && keep->older != NULL; keep = keep->older) {
+        node *victim = keep->older;
+        CHECK_PATTERN(victim + 1, victim->size - sizeof *victim, victim->id);
+        keep->older = victim->older;
+        freed_bytes += victim->size;
+        freed_count++;
+        if (freed_count % 2 == 0)
+            lm_free(victim);
+        else
+            lm_free_sized(victim, victim->size);
+        chain_length--;
+    }
+    tl_printf("  freed %llu blocks (%llu bytes)\n", (unsigned long long)freed_count,
+              (unsigned long long)freed_bytes);
+    CHECK_EQ(tl_stats().live_blocks, start.live_blocks + chain_length);
+    CHECK_EQ(lm_check(), 0);
+    chain_verify();
+
+    /* Allocating again succeeds, in the freed space. */
+    uint64_t again = 0, again_bytes = 0;
+    for (;;) {
+        size_t size = again % 2 ? 200 : 3000;
+        if (again_bytes >= freed_bytes / 2 || !node_push(size))
+            break;
+        again++;
+        again_bytes += size;
+    }
+    tl_printf("  allocated %llu blocks (%llu bytes) again\n", (unsigned long long)again,
+              (unsigned long long)again_bytes);
+    CHECK(again_bytes >= freed_bytes / 2);
+    CHECK(tl_stats().footprint <= MAX_MEMORY);
+    chain_verify();
+    CHECK_EQ(lm_check(), 0);
+
+    /* Free everything: the space merges back into one piece, so one block
+     * of half the footprint fits again. */
+    while (newest != NULL) {
+        node *older = newest->older;
+        CHECK_PATTERN(newest + 1, newest->size - sizeof *newest, newest->id);
+        lm_free(newest);
+        newest = older;
+    }
+    chain_length = 0;
+    lm_stats_t empty = tl_stats();
+    CHECK_EQ(empty.live_blocks, start.live_blocks);
+    CHECK_EQ(empty.live_bytes, start.live_bytes);
+    size_t half = (size_t)(empty.footprint / 2);
+    char *big = lm_malloc(half);
+    if (big == NULL)
+        tl_printf("  malloc(%zu) after freeing everything returned NULL\n", half);
+    CHECK(big != NULL);
+    if (big != NULL) {
+        tl_fill_pattern(big, half, 1);
+        CHECK_PATTERN(big, half, 1);
+        lm_free(big);
+    }
+    CHECK_EQ(tl_stats().footprint, empty.footprint);   /* no growth was needed */
+    return tl_finish();
+}

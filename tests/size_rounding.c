@@ -1,0 +1,137 @@
+/* size_rounding — every size 0..8192 and a sample up to a few MiB: the
+ * block handed out is never smaller than asked, always aligned, all its
+ * usable bytes are writable without touching a neighbour, and the rounding
+ * waste stays within what the allocator's layout promises. */
+#include "testlib.h"
+
+/* The most usable bytes a request of n bytes may get, from lmalloc's
+ * layout (src/lmalloc.c): a block is a whole number of 16-byte granules
+ * holding an 8-byte header, at least 2 granules (32 bytes), and a tail
+ * smaller than that minimum block is not split off, so it stays attached:
+ *     block <= max(32, round_up(n + 8, 16)) + 16,  usable = block - 8.
+ * There are no page-sized classes, so this holds at every size: the waste
+ * is at most 40 bytes (n = 0) and at most 31 bytes once n >= 24. */
+#define SMALL_LIMIT 8192u
+
+static size_t slack_limit(size_t n)
+{
+    size_t block = (n + 8 + 15) & ~(size_t)15;
+    if (block < 32)
+        block = 32;
+    return block + 16 - 8 - n;
+}
+
+static size_t worst_slack;
+static size_t worst_slack_size;
+
+/* Allocates two blocks of `n` bytes side by side, fills each one's whole
+ * usable size, and checks neither disturbed the other. */
+static void check_size(size_t n, uint64_t id)
+{
+    char *a = lm_malloc(n);
+    char *b = lm_malloc(n);
+    if (a == NULL || b == NULL)
+        tl_printf("  malloc(%zu) returned NULL\n", n);
+    REQUIRE(a != NULL && b != NULL);
+    CHECK(tl_is_aligned(a, LM_ALIGNMENT));
+    CHECK(tl_is_aligned(b, LM_ALIGNMENT));
+    size_t usable_a = lm_usable_size(a), usable_b = lm_usable_size(b);
+    if (usable_a < n || usable_a - n > slack_limit(n))
+        tl_printf("  malloc(%zu): usable size %zu\n", n, usable_a);
+    CHECK(usable_a >= n);
+    CHECK(usable_b >= n);
+    CHECK(usable_a - n <= slack_limit(n));
+    if (usable_a - n > worst_slack && n < SMALL_LIMIT) {
+        worst_slack = usable_a - n;
+        worst_slack_size = n;
+    }
+    CHECK((char *)a + usable_a <= b || (char *)b + usable_b <= a);
+    tl_fill_pattern(a, usable_a, id);
+    tl_fill_pattern(b, usable_b, id + 1);
+    CHECK_PATTERN(a, usable_a, id);
+    CHECK_PATTERN(b, usable_b, id + 1);
+    /* calloc and aligned_alloc round the same way. */
+    char *c = lm_calloc(1, n);
+    REQUIRE(c != NULL);
+    CHECK(lm_usable_size(c) >= n);
+    CHECK(lm_usable_size(c) - n <= slack_limit(n));
+    CHECK_EQ(tl_find_byte_mismatch(c, n, 0), TL_NO_MISMATCH);
+    char *d = lm_aligned_alloc(32, n);
+    REQUIRE(d != NULL);
+    CHECK(tl_is_aligned(d, 32));
+    CHECK(lm_usable_size(d) >= n);
+    CHECK(lm_usable_size(d) - n <= slack_limit(n));
+    lm_free(d);
+    lm_free(c);
+    CHECK_PATTERN(a, usable_a, id);
+    lm_free_sized(b, n);
+    lm_free(a);
+}
+
+/* realloc to `n` (> 0: realloc to 0 frees) from a smaller and from a
+ * larger block. */
+static void check_realloc_size(size_t n)
+{
+    if (n == 0)
+        return;
+    char *p = lm_malloc(n / 2);
+    REQUIRE(p != NULL);
+    tl_fill_pattern(p, n / 2, n);
+    p = lm_realloc(p, n);
+    REQUIRE(p != NULL);
+    CHECK(lm_usable_size(p) >= n);
+    CHECK(tl_is_aligned(p, LM_ALIGNMENT));
+    CHECK_PATTERN(p, n / 2, n);
+    tl_fill_pattern(p, lm_usable_size(p), n + 1);
+    lm_free(p);
+
+    p = lm_malloc(n + 5000);
+    REQUIRE(p != NULL);
+    tl_fill_pattern(p, n, n + 2);
+    p = lm_realloc(p, n);
+    REQUIRE(p != NULL);
+    CHECK(lm_usable_size(p) >= n);
+    CHECK(lm_usable_size(p) - n <= slack_limit(n));
+    CHECK_PATTERN(p, n, n + 2);
+    lm_free(p);
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t seed = tl_arg_u64(argc, argv, "--seed", 20240601);
+    tl_begin("size_rounding");
+    tl_printf("  seed %llu\n", (unsigned long long)seed);
+    uint64_t base_blocks = tl_stats().live_blocks;   /* the start code may own a few */
+
+    for (size_t n = 0; n <= SMALL_LIMIT; n++) {
+        check_size(n, n * 2);
+        if (n % 16 == 0 || n % 16 == 1 || n % 16 == 8 || n % 16 == 15)
+            check_realloc_size(n);
+        if (n % 1024 == 0)
+            CHECK_EQ(lm_check(), 0);
+    }
+    tl_printf("  largest waste below %u bytes: %zu bytes (at %zu)\n", SMALL_LIMIT, worst_slack,
+              worst_slack_size);
+
+    /* Around every power of two up to 4 MiB, and random sizes between. */
+    for (unsigned bits = 13; bits <= 22; bits++) {
+        size_t power = (size_t)1 << bits;
+        for (size_t delta = 0; delta <= 48; delta += 8) {
+            check_size(power - delta, power - delta);
+            check_size(power + delta, power + delta);
+            check_size(power - delta - 1, power - delta - 1);
+        }
+        check_realloc_size(power + 1);
+        CHECK_EQ(lm_check(), 0);
+    }
+    tl_rng rng;
+    tl_rng_seed(&rng, seed);
+    for (int i = 0; i < 150; i++) {
+        size_t n = SMALL_LIMIT + (size_t)tl_rng_below(&rng, (size_t)4 << 20);
+        check_size(n, (uint64_t)i * 7919);
+        if (i % 10 == 0)
+            check_realloc_size(n);
+    }
+    CHECK_EQ(tl_stats().live_blocks, base_blocks);
+    return tl_finish();
+}
