@@ -1,0 +1,224 @@
+// Type declarations for lmalloc.js. Pointers and sizes are plain numbers on
+// both wasm32 and wasm64 (exact up to 2^53); size arguments also accept a
+// bigint (useful for SIZE_MAX-style requests).
+
+export type Pointer = number;
+export type Size = number | bigint;
+export type Policy = 'abort' | 'continue';
+export type ModuleSource =
+  | ArrayBuffer | ArrayBufferView | WebAssembly.Module | Response
+  | PromiseLike<ArrayBuffer | ArrayBufferView | WebAssembly.Module | Response>;
+export type TypedArrayConstructor =
+  | Uint8ArrayConstructor | Int8ArrayConstructor | Uint8ClampedArrayConstructor
+  | Uint16ArrayConstructor | Int16ArrayConstructor | Uint32ArrayConstructor | Int32ArrayConstructor
+  | Float32ArrayConstructor | Float64ArrayConstructor | BigUint64ArrayConstructor | BigInt64ArrayConstructor;
+
+/** lm_misuse_kind of src/lmalloc.h. */
+export declare const MisuseKind: Readonly<{
+  NONE: 0; DOUBLE_FREE: 1; NOT_IN_HEAP: 2; MISALIGNED: 3; NOT_A_BLOCK: 4; WRONG_SIZE: 5; CORRUPTED: 6;
+}>;
+
+/** Misuse reported by the allocator; `message` is the line it formatted. */
+export declare class LmallocError extends Error {
+  readonly name: 'LmallocError';
+  /** lm_misuse_kind (see MisuseKind). */
+  readonly kind: number;
+  /** lm_misuse_kind_name(kind), e.g. "double free". */
+  readonly kindName: string;
+  /** The pointer the caller passed. */
+  readonly ptr: number;
+  /** The block's size, or the length passed for a wrong-size free. */
+  readonly size: number;
+  /** true under policy 'abort': the error was thrown and the instance stopped. */
+  readonly fatal: boolean;
+}
+
+/** Thrown by every call on an instance that a fatal misuse stopped. */
+export declare class LmallocStoppedError extends Error {
+  readonly name: 'LmallocStoppedError';
+  readonly cause: LmallocError;
+}
+
+export interface InstantiateOptions {
+  /** Extra imports; `lmalloc.report` is provided by the library. */
+  imports?: WebAssembly.Imports;
+  /** For modules that import their memory: use this memory. */
+  memory?: WebAssembly.Memory;
+  /** For modules that import their memory: create it with this maximum (pages of 64 KiB). */
+  maximumPages?: number;
+  /** Same as maximumPages, in bytes (a multiple of 65536). */
+  maximumBytes?: number;
+  /** For modules that import their memory: initial pages (default: the module's minimum). */
+  initialPages?: number;
+  /** lm_set_policy at start-up (default 'abort'). */
+  policy?: Policy;
+  /** Called with every misuse report (fatal ones just before they are thrown). */
+  onMisuse?: (error: LmallocError) => void;
+  /** Report Blocks garbage-collected without free(); a function receives the reports. */
+  trackUnfreed?: boolean | ((report: UnfreedReport) => void);
+}
+
+export interface Stats {
+  liveBytes: number;
+  liveBlocks: number;
+  footprint: number;
+  peakFootprint: number;
+  growCalls: number;
+  failedAllocs: number;
+  misuseCount: number;
+  metadataBytes: number;
+}
+
+export interface Misuse {
+  kind: number;
+  kindName: string;
+  ptr: number;
+  size: number;
+}
+
+export interface Allocation {
+  ptr: Pointer;
+  len: number;
+}
+
+export interface UnfreedReport {
+  ptr: Pointer;
+  len: number;
+  /** Stack trace of the allocate() call. */
+  allocatedAt: string;
+}
+
+export interface LeakReport {
+  iterations: number;
+  byteLengthGrowth: number;
+  footprintGrowth: number;
+  liveBlocksGrowth: number;
+  liveBytesGrowth: number;
+  before: Stats & { byteLength: number };
+  after: Stats & { byteLength: number };
+  /** Live blocks or bytes grew. */
+  leaked: boolean;
+  /** Memory or the heap footprint grew. */
+  grew: boolean;
+}
+
+export interface LeakCheckOptions {
+  /** Default 1000. */
+  iterations?: number;
+  /** Runs before measuring (default 1). */
+  warmup?: number;
+}
+
+export type ExportKind = 'ptr' | 'size' | 'i32' | 'u32' | 'f64' | 'bigint';
+
+/** A typed-array window that stays valid when memory grows. */
+export declare class HeapView<T extends ArrayBufferView = Uint8Array> {
+  readonly ptr: Pointer;
+  readonly length: number;
+  readonly byteLength: number;
+  /** The typed array over the current memory.buffer (re-created after growth). */
+  readonly array: T;
+  get(index: number): number | bigint;
+  set(index: number, value: number | bigint): void;
+  write(source: ArrayLike<number> | ArrayLike<bigint>, offset?: number): void;
+  slice(start?: number, end?: number): T;
+}
+
+/** An owned allocation; `using block = heap.allocate(n)` frees it at scope end. */
+export declare class Block implements Disposable {
+  readonly ptr: Pointer;
+  readonly len: number;
+  readonly freed: boolean;
+  /** A fresh Uint8Array over the block (do not keep it across calls that may grow memory). */
+  readonly bytes: Uint8Array;
+  view<T extends TypedArrayConstructor = Uint8ArrayConstructor>(Type?: T): HeapView<InstanceType<T>>;
+  write(source: ArrayBuffer | ArrayBufferView | number[], offset?: number): void;
+  read(): Uint8Array;
+  readString(): string;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Frees everything allocated through it when closed. */
+export declare class Scope implements Disposable {
+  readonly closed: boolean;
+  readonly size: number;
+  alloc(len: number): Pointer;
+  copyIn(bytes: ArrayBuffer | ArrayBufferView | number[]): Allocation;
+  writeString(text: string): Allocation;
+  adopt(ptr: Pointer, len: number): Pointer;
+  free(ptr: Pointer): void;
+  close(): void;
+  [Symbol.dispose](): void;
+}
+
+export declare class Lmalloc {
+  static instantiate(source: ModuleSource, options?: InstantiateOptions): Promise<Lmalloc>;
+  static instantiateSync(module: WebAssembly.Module | ArrayBuffer | ArrayBufferView, options?: InstantiateOptions): Lmalloc;
+
+  readonly module: WebAssembly.Module;
+  readonly instance: WebAssembly.Instance;
+  readonly memory: WebAssembly.Memory;
+  readonly misuses: LmallocError[];
+  readonly unfreed: UnfreedReport[];
+  onMisuse: ((error: LmallocError) => void) | null;
+  readonly policy: Policy;
+  readonly is64: boolean;
+  readonly pointerBits: 32 | 64;
+  readonly byteLength: number;
+  readonly stoppedBy: LmallocError | null;
+
+  /** Seed ABI: 0 for len 0 or failure. */
+  alloc(len: Size): Pointer;
+  /** Seed ABI: frees alloc(len)'s block given the same len. */
+  dealloc(ptr: Pointer, len: Size): void;
+  malloc(size: Size): Pointer;
+  calloc(count: Size, size: Size): Pointer;
+  realloc(ptr: Pointer, size: Size): Pointer;
+  alignedAlloc(alignment: Size, size: Size): Pointer;
+  free(ptr: Pointer): void;
+  freeSized(ptr: Pointer, len: Size): void;
+  usableSize(ptr: Pointer): number;
+  check(): number;
+  allocate(len: number, options?: { zero?: boolean }): Block;
+
+  setPolicy(policy: Policy): void;
+  stats(): Stats;
+  lastMisuse(): Misuse | null;
+  kindName(kind: number): string;
+
+  array<T extends TypedArrayConstructor>(Type: T, ptr: Pointer, length: number): InstanceType<T>;
+  u8(ptr: Pointer, len: number): Uint8Array;
+  dataView(ptr: Pointer, len: number): DataView;
+  view<T extends TypedArrayConstructor>(Type: T, ptr: Pointer, length: number): HeapView<InstanceType<T>>;
+
+  copyIn(bytes: ArrayBuffer | ArrayBufferView | number[]): Allocation;
+  write(ptr: Pointer, bytes: ArrayBuffer | ArrayBufferView | number[], limit?: number): void;
+  copyOut(ptr: Pointer, len: number): Uint8Array;
+  writeString(text: string): Allocation;
+  readString(ptr: Pointer, len: number): string;
+  readCString(ptr: Pointer): string;
+
+  withAlloc<R>(len: number, fn: (ptr: Pointer, len: number) => R): R;
+  scope(): Scope;
+  withScope<R>(fn: (scope: Scope) => R): R;
+
+  leakCheck(fn: (iteration: number) => void, options?: LeakCheckOptions): LeakReport;
+  leakCheckAsync(fn: (iteration: number) => unknown, options?: LeakCheckOptions): Promise<LeakReport>;
+
+  trackUnfreed(callback?: (report: UnfreedReport) => void): void;
+
+  wrapExport(name: string, params: ExportKind[], result?: ExportKind | 'void'): (...args: Array<number | bigint>) => any;
+}
+
+/** Reads a module's memory width and limits from its bytes (null if it has no memory). */
+export declare function readMemoryShape(bytes: ArrayBuffer | ArrayBufferView): {
+  imported: boolean; module: string | null; field: string | null;
+  is64: boolean; shared: boolean; initial: number; maximum: number | null;
+} | null;
+
+/** Creates a memory for a module that imports one (handles node 20 and 24 Memory64 APIs). */
+export declare function createMemory(options: { is64: boolean; initialPages: number; maximumPages: number }): WebAssembly.Memory;
+
+export declare function instantiate(source: ModuleSource, options?: InstantiateOptions): Promise<Lmalloc>;
+export default Lmalloc;

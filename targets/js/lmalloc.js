@@ -1,0 +1,969 @@
+// lmalloc for JavaScript: safe heap access to an lmalloc wasm module, wasm32
+// and wasm64 (Memory64) alike.
+//
+//   import { Lmalloc } from 'lmalloc';
+//   const heap = await Lmalloc.instantiate(fs.readFileSync('lmalloc.wasm'));
+//   const { ptr, len } = heap.writeString('WebAssembly');
+//   ...
+//   heap.dealloc(ptr, len);
+//
+// Three hazards shape this file:
+// - Width. On wasm64 every pointer and size crossing the boundary is an i64,
+//   i.e. a BigInt in JS. Callers use plain numbers on both widths (exact up to
+//   2^53); the conversion happens in exactly one place, `Boundary`, and every
+//   export is called through wrappers built from one signature table.
+// - Growth. memory.grow detaches the old ArrayBuffer: a typed array made
+//   before a call that grew memory reads as empty. Views are therefore made
+//   from the current `memory.buffer` at the moment of use, and a `HeapView`
+//   kept across calls re-creates its array whenever the buffer changed.
+// - Ownership. Pointers dropped without a free leak silently. `withAlloc`,
+//   scopes (`using` on Node 24), leak checks and an opt-in
+//   FinalizationRegistry make the owner explicit or the leak visible.
+//
+// Misuse found by the allocator (double free, foreign pointer, wrong length,
+// ...) arrives through the module's `lmalloc.report` import and is raised as
+// an `LmallocError` carrying the allocator's own one-line message.
+
+const PAGE_SIZE = 65536;
+const ENGINE_FALLBACK_PAGES = 65536;   // 4 GiB: every engine accepts this maximum
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+// lm_misuse_kind, in the order of src/lmalloc.h.
+export const MisuseKind = Object.freeze({
+  NONE: 0,
+  DOUBLE_FREE: 1,
+  NOT_IN_HEAP: 2,
+  MISALIGNED: 3,
+  NOT_A_BLOCK: 4,
+  WRONG_SIZE: 5,
+  CORRUPTED: 6,
+});
+const MISUSE_KIND_COUNT = 7;
+
+const POLICIES = Object.freeze({ abort: 0, continue: 1 });
+
+// ------------------------------------------------------------------ errors --
+
+/** Misuse reported by the allocator. `message` is the line it formatted. */
+export class LmallocError extends Error {
+  constructor({ kind, kindName, ptr, size, line, fatal }) {
+    super(line);
+    this.name = 'LmallocError';
+    this.kind = kind;
+    this.kindName = kindName;
+    this.ptr = ptr;
+    this.size = size;
+    this.fatal = fatal;
+  }
+}
+
+/** Raised by every call on an instance after a fatal misuse stopped it. */
+export class LmallocStoppedError extends Error {
+  constructor(cause) {
+    super(`lmalloc: this instance was stopped by a fatal misuse (${cause.message}); ` +
+          'its heap may be inconsistent, create a new instance', { cause });
+    this.name = 'LmallocStoppedError';
+  }
+}
+
+function outOfMemory(what, len) {
+  return new RangeError(`lmalloc: out of memory: ${what} of ${len} bytes returned NULL`);
+}
+
+// ---------------------------------------------------------- module reading --
+
+// Reads what instantiation must know before linking, from the binary: the
+// memory's width and limits and whether the module imports it. Returns null
+// if the bytes hold no memory.
+export function readMemoryShape(bytes) {
+  bytes = toUint8Array(bytes);
+  if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    throw new TypeError('lmalloc: these bytes are not a WebAssembly module (no \\0asm header)');
+  }
+  let at = 8;
+  const leb = () => {
+    let value = 0, scale = 1, byte;
+    do {
+      if (at >= bytes.length) throw new TypeError('lmalloc: truncated WebAssembly module');
+      byte = bytes[at++];
+      value += (byte & 0x7f) * scale;
+      scale *= 128;
+    } while (byte & 0x80);
+    return value;
+  };
+  const name = () => { const n = leb(); const s = new TextDecoder().decode(bytes.subarray(at, at + n)); at += n; return s; };
+  const limits = () => {
+    const flags = leb();
+    const initial = leb();
+    const maximum = flags & 1 ? leb() : null;
+    return { is64: (flags & 4) !== 0, shared: (flags & 2) !== 0, initial, maximum };
+  };
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = leb();
+    const end = at + size;
+    if (id === 2) {                     // imports
+      for (let count = leb(); count > 0; count--) {
+        const module = name(), field = name();
+        const kind = bytes[at++];
+        if (kind === 0) leb();                          // function: type index
+        else if (kind === 1) { at++; limits(); }        // table: reftype, limits
+        else if (kind === 2) return { imported: true, module, field, ...limits() };
+        else if (kind === 3) at += 2;                   // global: valtype, mutability
+        else if (kind === 4) { at++; leb(); }           // tag: attribute, type index
+        else throw new TypeError(`lmalloc: unknown import kind ${kind} in module`);
+      }
+    } else if (id === 5) {              // memories
+      if (leb() > 0) return { imported: false, module: null, field: null, ...limits() };
+    }
+    at = end;
+  }
+  return null;
+}
+
+function toUint8Array(source) {
+  if (source instanceof Uint8Array) return source;
+  if (ArrayBuffer.isView(source)) return new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  if (source instanceof ArrayBuffer ||
+      (typeof SharedArrayBuffer !== 'undefined' && source instanceof SharedArrayBuffer)) {
+    return new Uint8Array(source);
+  }
+  throw new TypeError('lmalloc: expected bytes (ArrayBuffer or typed array)');
+}
+
+function isResponse(source) {
+  return source !== null && typeof source === 'object' &&
+    typeof source.arrayBuffer === 'function' && 'ok' in source && 'status' in source;
+}
+
+// Memory64's JS API changed shape between engines: V8 >= 13 (Node 24,
+// Chromium 133+) takes { address: 'i64' } with BigInt limits; V8 11 (node 20
+// with --experimental-wasm-memory64) takes { index: 'i64' } with numbers.
+export function createMemory({ is64, initialPages, maximumPages }) {
+  if (!is64) return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages });
+  try {
+    return new WebAssembly.Memory({ address: 'i64', initial: BigInt(initialPages), maximum: BigInt(maximumPages) });
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+  }
+  return new WebAssembly.Memory({ index: 'i64', initial: initialPages, maximum: maximumPages });
+}
+
+// ---------------------------------------------------------------- boundary --
+
+// The one place where JS numbers become wasm pointers and sizes and back.
+// wasm32: i32 (numbers; results come back signed, so >>> 0).
+// wasm64: i64 (BigInt; results come back signed, so asUintN).
+// Pointers must fit the width exactly; sizes larger than the width saturate
+// to SIZE_MAX so that an impossible request reaches the allocator and fails
+// there (NULL, counted in stats) instead of wrapping to a small size.
+class Boundary {
+  constructor(is64) {
+    this.is64 = is64;
+    this.bits = is64 ? 64 : 32;
+    this.max = is64 ? (1n << 64n) - 1n : 0xffffffff;
+  }
+
+  ptr(value, what = 'pointer') {
+    if (typeof value === 'bigint') {
+      if (value < 0n || value > BigInt(this.max)) throw new RangeError(`lmalloc: ${what} ${value} does not fit a wasm${this.bits} pointer`);
+      return this.is64 ? value : Number(value);
+    }
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new TypeError(`lmalloc: ${what} must be a non-negative integer, got ${String(value)}`);
+    }
+    if (!this.is64 && value > this.max) throw new RangeError(`lmalloc: ${what} 0x${value.toString(16)} does not fit a wasm32 pointer`);
+    return this.is64 ? BigInt(value) : value;
+  }
+
+  size(value, what = 'size') {
+    if (typeof value === 'bigint') {
+      if (value < 0n) throw new RangeError(`lmalloc: ${what} must not be negative, got ${value}`);
+      const max = BigInt(this.max);
+      const clamped = value > max ? max : value;
+      return this.is64 ? clamped : Number(clamped);
+    }
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new TypeError(`lmalloc: ${what} must be a non-negative integer, got ${String(value)}`);
+    }
+    if (this.is64) return BigInt(value);
+    return value > this.max ? this.max : value;
+  }
+
+  // A uptr result as an exact number.
+  out(value) {
+    if (!this.is64) return value >>> 0;
+    const unsigned = BigInt.asUintN(64, value);
+    if (unsigned > MAX_SAFE) throw new RangeError(`lmalloc: 0x${unsigned.toString(16)} from the module exceeds 2^53`);
+    return Number(unsigned);
+  }
+}
+
+// Parameter and result kinds of the exports this library calls.
+//   ptr/size: uptr (see Boundary); i32: a small enum; void: nothing.
+const ABI = {
+  alloc: [['size'], 'ptr'],
+  dealloc: [['ptr', 'size'], 'void'],
+  lm_malloc: [['size'], 'ptr'],
+  lm_free: [['ptr'], 'void'],
+  lm_calloc: [['size', 'size'], 'ptr'],
+  lm_realloc: [['ptr', 'size'], 'ptr'],
+  lm_aligned_alloc: [['size', 'size'], 'ptr'],
+  lm_usable_size: [['ptr'], 'size'],
+  lm_free_sized: [['ptr', 'size'], 'void'],
+  lm_stats: [['ptr'], 'void'],
+  lm_check: [[], 'size'],
+  lm_set_policy: [['i32'], 'void'],
+  lm_last_misuse: [['ptr'], 'void'],
+  lm_misuse_kind_name: [['i32'], 'ptr'],
+};
+
+function i32In(value, what) {
+  if (!Number.isInteger(value)) throw new TypeError(`lmalloc: ${what} must be an integer, got ${String(value)}`);
+  return value | 0;
+}
+
+// ------------------------------------------------------------------- views --
+
+/**
+ * A typed-array window on the heap that survives memory growth: `.array`
+ * re-creates the typed array from the current buffer whenever memory grew.
+ * A view belonging to a freed Block throws instead of reading freed memory.
+ */
+export class HeapView {
+  #heap; #Type; #ptr; #length; #array = null; #owner;
+
+  constructor(heap, Type, ptr, length, owner = null) {
+    this.#heap = heap;
+    this.#Type = Type;
+    this.#ptr = ptr;
+    this.#length = length;
+    this.#owner = owner;
+    heap.array(Type, ptr, length); // bounds and alignment checked now
+  }
+
+  get ptr() { return this.#ptr; }
+  get length() { return this.#length; }
+  get byteLength() { return this.#length * this.#Type.BYTES_PER_ELEMENT; }
+
+  /** The typed array over the current memory.buffer. */
+  get array() {
+    if (this.#owner !== null && this.#owner.freed) {
+      throw new Error(`lmalloc: view of block 0x${this.#ptr.toString(16)} used after the block was freed`);
+    }
+    const buffer = this.#heap.memory.buffer;
+    if (this.#array === null || this.#array.buffer !== buffer) {
+      this.#array = this.#heap.array(this.#Type, this.#ptr, this.#length);
+    }
+    return this.#array;
+  }
+
+  get(index) { return this.array[index]; }
+  set(index, value) { this.array[index] = value; }
+  /** Copies `source` into the view at element `offset`. */
+  write(source, offset = 0) { this.array.set(source, offset); }
+  /** A copy that stays valid after memory grows or the block is freed. */
+  slice(start, end) { return this.array.slice(start, end); }
+}
+
+// ------------------------------------------------------------------ blocks --
+
+/**
+ * An owned allocation: free it with `free()`, or `using block = heap.allocate(n)`
+ * on Node 24. Freed with the length it was allocated with (checked by the
+ * allocator). If tracking is on, dropping it unfreed is reported.
+ */
+export class Block {
+  #heap; #ptr; #len; #freed = false;
+
+  constructor(heap, ptr, len) {
+    this.#heap = heap;
+    this.#ptr = ptr;
+    this.#len = len;
+  }
+
+  get ptr() { return this.#ptr; }
+  get len() { return this.#len; }
+  get freed() { return this.#freed; }
+
+  /** A fresh Uint8Array over the block (valid until memory grows). */
+  get bytes() { this.#live(); return this.#heap.u8(this.#ptr, this.#len); }
+  /** A view that stays valid across growth and refuses use after free. */
+  view(Type = Uint8Array) {
+    this.#live();
+    return new HeapView(this.#heap, Type, this.#ptr, Math.floor(this.#len / Type.BYTES_PER_ELEMENT), this);
+  }
+  write(source, offset = 0) { this.#live(); this.#heap.write(this.#ptr + offset, source, this.#len - offset); }
+  read() { this.#live(); return this.#heap.copyOut(this.#ptr, this.#len); }
+  readString() { this.#live(); return this.#heap.readString(this.#ptr, this.#len); }
+
+  free() {
+    if (this.#freed) {
+      throw new Error(`lmalloc: block 0x${this.#ptr.toString(16)} (${this.#len} bytes) freed twice from JS`);
+    }
+    this.#freed = true;
+    this.#heap.untrack(this);
+    this.#heap.dealloc(this.#ptr, this.#len);
+  }
+
+  [Symbol.dispose]() { if (!this.#freed) this.free(); }
+
+  #live() {
+    if (this.#freed) throw new Error(`lmalloc: block 0x${this.#ptr.toString(16)} used after it was freed`);
+  }
+}
+
+// ------------------------------------------------------------------ scopes --
+
+/**
+ * Everything allocated through a scope is freed when it closes:
+ *   heap.withScope((scope) => { ... })   or   using scope = heap.scope();
+ * Frees run in reverse order of allocation, each with its allocation length.
+ */
+export class Scope {
+  #heap; #owned = new Map(); #closed = false;
+
+  constructor(heap) { this.#heap = heap; }
+
+  get closed() { return this.#closed; }
+  /** Number of allocations the scope still owns. */
+  get size() { return this.#owned.size; }
+
+  /** Allocates `len` bytes (alloc ABI); throws RangeError when out of memory. */
+  alloc(len) {
+    this.#open();
+    const ptr = this.#heap.alloc(len);
+    if (ptr === 0 && len > 0) throw outOfMemory('alloc', len);
+    if (ptr !== 0) this.#owned.set(ptr, len);
+    return ptr;
+  }
+
+  /** Copies bytes into a new allocation owned by the scope. */
+  copyIn(bytes) {
+    this.#open();
+    const pair = this.#heap.copyIn(bytes);
+    if (pair.ptr !== 0) this.#owned.set(pair.ptr, pair.len);
+    return pair;
+  }
+
+  /** Writes `text` as UTF-8 into a new allocation owned by the scope. */
+  writeString(text) {
+    this.#open();
+    const pair = this.#heap.writeString(text);
+    if (pair.ptr !== 0) this.#owned.set(pair.ptr, pair.len);
+    return pair;
+  }
+
+  /** Takes ownership of an allocation made elsewhere (alloc ABI pair). */
+  adopt(ptr, len) {
+    this.#open();
+    if (ptr !== 0) this.#owned.set(ptr, len);
+    return ptr;
+  }
+
+  /** Frees one of the scope's allocations now. */
+  free(ptr) {
+    this.#open();
+    const len = this.#owned.get(ptr);
+    if (len === undefined) throw new Error(`lmalloc: 0x${ptr.toString(16)} is not owned by this scope`);
+    this.#owned.delete(ptr);
+    this.#heap.dealloc(ptr, len);
+  }
+
+  /** Frees everything still owned; idempotent. */
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    const entries = [...this.#owned].reverse();
+    this.#owned.clear();
+    let firstError = null;
+    for (const [ptr, len] of entries) {
+      try {
+        this.#heap.dealloc(ptr, len);
+      } catch (error) {
+        firstError ??= error;
+        if (error instanceof LmallocStoppedError || (error instanceof LmallocError && error.fatal)) break;
+      }
+    }
+    if (firstError !== null) throw firstError;
+  }
+
+  [Symbol.dispose]() { this.close(); }
+
+  #open() {
+    if (this.#closed) throw new Error('lmalloc: this scope is closed');
+  }
+}
+
+// Runs `body`, then `cleanup`, also when body returns a promise.
+function runThen(body, cleanup) {
+  let result;
+  try {
+    result = body();
+  } catch (error) {
+    cleanup();
+    throw error;
+  }
+  if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
+    return Promise.resolve(result).finally(cleanup);
+  }
+  cleanup();
+  return result;
+}
+
+// --------------------------------------------------------------- the heap --
+
+const STATS_FIELDS = ['liveBytes', 'liveBlocks', 'footprint', 'peakFootprint',
+  'growCalls', 'failedAllocs', 'misuseCount', 'metadataBytes'];
+const STATS_BYTES = 64;     // lm_stats_t: eight uint64_t
+const MISUSE_BYTES = 24;    // lm_misuse: three uint64_t
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8');
+
+export class Lmalloc {
+  #boundary; #raw; #stopped = null; #scratch = 0; #scratchSize = 0;
+  #kindNames = null; #registry = null; #onUnfreed = null; #callbackError = null;
+
+  /**
+   * Instantiates an lmalloc module.
+   * @param source bytes (ArrayBuffer / typed array / Buffer), a Response (or a
+   *   promise of one) or a compiled WebAssembly.Module.
+   * @param options see lmalloc.d.ts (imports, memory, maximumPages, policy,
+   *   onMisuse, trackUnfreed).
+   */
+  static async instantiate(source, options = {}) {
+    source = await source;
+    let bytes = null;
+    let module;
+    if (source instanceof WebAssembly.Module) {
+      module = source;
+    } else if (isResponse(source)) {
+      if (!source.ok) throw new Error(`lmalloc: fetching the module failed: HTTP ${source.status}`);
+      bytes = new Uint8Array(await source.arrayBuffer());
+    } else {
+      bytes = toUint8Array(source);
+    }
+    const shape = bytes !== null ? readMemoryShape(bytes) : null;
+    module ??= await WebAssembly.compile(bytes);
+
+    const heap = new Lmalloc(module, shape, options);
+    const memoryImport = WebAssembly.Module.imports(module).find((entry) => entry.kind === 'memory');
+    let instance;
+    if (memoryImport === undefined) {
+      if (options.memory || options.maximumPages !== undefined || options.maximumBytes !== undefined) {
+        throw new Error('lmalloc: this module defines and exports its own memory, whose maximum is set at link ' +
+                        'time; a memory or maximum can only be given to a module built with --import-memory');
+      }
+      instance = await WebAssembly.instantiate(module, heap.#imports(options.imports, null));
+    } else {
+      instance = await heap.#instantiateImportingMemory(module, shape, memoryImport, options);
+    }
+    heap.#attach(instance, options);
+    return heap;
+  }
+
+  /** Synchronous variant for an already compiled module (e.g. in a worker). */
+  static instantiateSync(module, options = {}) {
+    let shape = null;
+    if (!(module instanceof WebAssembly.Module)) {
+      const bytes = toUint8Array(module);
+      shape = readMemoryShape(bytes);
+      module = new WebAssembly.Module(bytes);
+    }
+    const heap = new Lmalloc(module, shape, options);
+    const memoryImport = WebAssembly.Module.imports(module).find((entry) => entry.kind === 'memory');
+    if (memoryImport !== undefined) {
+      if (!options.memory) throw new Error('lmalloc: instantiateSync of a module importing its memory needs options.memory');
+      const instance = new WebAssembly.Instance(module, heap.#imports(options.imports, memoryImport, options.memory));
+      heap.memory = options.memory;
+      heap.#attach(instance, options);
+      return heap;
+    }
+    heap.#attach(new WebAssembly.Instance(module, heap.#imports(options.imports, null)), options);
+    return heap;
+  }
+
+  constructor(module, shape, options) {
+    if (!(module instanceof WebAssembly.Module)) throw new TypeError('use Lmalloc.instantiate(source, options)');
+    /** The compiled module (reuse it for cheap fresh instances). */
+    this.module = module;
+    /** The WebAssembly.Instance; its raw exports are `instance.exports`. */
+    this.instance = null;
+    /** The linear memory (exported, or the one given/created for an import). */
+    this.memory = null;
+    /** Non-fatal misuse reports (policy 'continue'), oldest first. */
+    this.misuses = [];
+    /** Blocks garbage-collected without being freed (with trackUnfreed). */
+    this.unfreed = [];
+    /** Called with each LmallocError (fatal ones just before they are thrown). */
+    this.onMisuse = options.onMisuse ?? null;
+    this.policy = 'abort';
+    this.#boundary = shape !== null ? new Boundary(shape.is64) : null;
+  }
+
+  /** true for a wasm64 (Memory64) module. */
+  get is64() { return this.#boundary.is64; }
+  /** 32 or 64. */
+  get pointerBits() { return this.#boundary.bits; }
+  /** Current memory size in bytes. */
+  get byteLength() { return this.memory.buffer.byteLength; }
+  /** The LmallocError that stopped this instance, or null. */
+  get stoppedBy() { return this.#stopped; }
+
+  async #instantiateImportingMemory(module, shape, memoryImport, options) {
+    if (options.memory) {
+      this.memory = options.memory;
+      return WebAssembly.instantiate(module, this.#imports(options.imports, memoryImport, options.memory));
+    }
+    const requestedMax = options.maximumPages ??
+      (options.maximumBytes !== undefined ? options.maximumBytes / PAGE_SIZE : undefined);
+    if (requestedMax !== undefined && !Number.isSafeInteger(requestedMax)) {
+      throw new RangeError(`lmalloc: maximum must be a whole number of ${PAGE_SIZE}-byte pages`);
+    }
+    const widths = shape !== null ? [shape.is64] : [false, true];
+    let lastError = null;
+    for (const is64 of widths) {
+      const declaredMax = shape?.maximum ?? null;
+      const maximumPages = requestedMax ?? declaredMax ?? (is64 ? 262144 : 65536);
+      if (declaredMax !== null && maximumPages > declaredMax) {
+        throw new RangeError(`lmalloc: maximum of ${maximumPages} pages exceeds the ${declaredMax} pages ` +
+                             'the module declares for its imported memory');
+      }
+      const initialPages = options.initialPages ?? shape?.initial ?? 1;
+      if (initialPages > maximumPages) {
+        throw new RangeError(`lmalloc: maximum of ${maximumPages} pages is below the initial ${initialPages} pages`);
+      }
+      let memory;
+      try {
+        memory = createMemory({ is64, initialPages, maximumPages });
+      } catch (error) {
+        // Without a chosen maximum, an engine that caps memory lower than the
+        // module declares (node 20: 4 GiB for memory64) gets its own cap.
+        if (!(error instanceof RangeError) || requestedMax !== undefined || maximumPages <= ENGINE_FALLBACK_PAGES) throw error;
+        memory = createMemory({ is64, initialPages, maximumPages: ENGINE_FALLBACK_PAGES });
+      }
+      try {
+        const instance = await WebAssembly.instantiate(module, this.#imports(options.imports, memoryImport, memory));
+        this.memory = memory;
+        this.#boundary ??= new Boundary(is64);
+        return instance;
+      } catch (error) {
+        if (!(error instanceof WebAssembly.LinkError)) throw error;
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  #imports(extra = {}, memoryImport, memory) {
+    const imports = { ...extra };
+    imports.lmalloc = { ...(extra.lmalloc ?? {}), report: (...args) => this.#report(...args) };
+    if (memoryImport) imports[memoryImport.module] = { ...(extra[memoryImport.module] ?? {}), [memoryImport.name]: memory };
+    return imports;
+  }
+
+  #attach(instance, options) {
+    this.instance = instance;
+    const exports = instance.exports;
+    if (this.memory === null) {
+      if (!(exports.memory instanceof WebAssembly.Memory)) {
+        throw new Error('lmalloc: the module neither exports a memory named "memory" nor imports one');
+      }
+      this.memory = exports.memory;
+    }
+    // Width from the binary when we had it; otherwise probe a no-op call:
+    // a wasm64 export rejects a Number where it expects an i64.
+    if (this.#boundary === null) this.#boundary = new Boundary(probeIs64(exports));
+    this.#raw = {};
+    for (const [name, signature] of Object.entries(ABI)) {
+      if (typeof exports[name] === 'function') this.#raw[name] = this.#wrap(exports[name], name, signature);
+    }
+    // Names now, so the report hook never has to call back into the module.
+    this.#kindNames = [];
+    if (this.#raw.lm_misuse_kind_name) {
+      for (let kind = 0; kind < MISUSE_KIND_COUNT; kind++) {
+        this.#kindNames.push(this.readCString(this.#raw.lm_misuse_kind_name(kind)));
+      }
+    }
+    // The scratch block for lm_stats/lm_last_misuse is taken now, not at the
+    // first stats() call: taken later, it could reuse a block the program just
+    // freed and turn the program's next (double) free into a free of ours.
+    if (this.#raw.lm_stats || this.#raw.lm_last_misuse) this.#scratchBlock();
+    if (options.policy !== undefined) this.setPolicy(options.policy);
+    if (options.trackUnfreed) this.trackUnfreed(typeof options.trackUnfreed === 'function' ? options.trackUnfreed : undefined);
+  }
+
+  // Builds a JS function for one export: converts each argument and the
+  // result through the Boundary, and refuses calls on a stopped instance.
+  #wrap(fn, name, [params, result]) {
+    const boundary = this.#boundary;
+    const convert = params.map((kind, index) => {
+      const what = `${name} argument ${index + 1}`;
+      if (kind === 'ptr') return (value) => boundary.ptr(value, what);
+      if (kind === 'size') return (value) => boundary.size(value, what);
+      return (value) => i32In(value, what);
+    });
+    const back = result === 'void' ? () => undefined
+      : result === 'i32' ? (value) => value
+        : (value) => boundary.out(value);
+    return (...args) => {
+      if (this.#stopped !== null) throw new LmallocStoppedError(this.#stopped);
+      if (args.length !== convert.length) {
+        throw new TypeError(`lmalloc: ${name} takes ${convert.length} argument(s), got ${args.length}`);
+      }
+      const value = fn(...args.map((arg, index) => convert[index](arg)));
+      this.#rethrowCallbackError();
+      return back(value);
+    };
+  }
+
+  /**
+   * Wraps any other export of the module with the same conversions, e.g.
+   * `heap.wrapExport('sum_bytes', ['ptr', 'size'], 'u32')`.
+   * Kinds: 'ptr' | 'size' (uptr), 'i32', 'u32', 'f64', 'bigint', and 'void' for results.
+   */
+  wrapExport(name, params, result = 'void') {
+    const fn = this.instance.exports[name];
+    if (typeof fn !== 'function') throw new Error(`lmalloc: the module exports no function named "${name}"`);
+    const kinds = ['ptr', 'size', 'i32', 'u32', 'f64', 'bigint'];
+    for (const kind of [...params, result]) {
+      if (!kinds.includes(kind) && kind !== 'void') throw new TypeError(`lmalloc: unknown kind "${kind}"`);
+    }
+    const boundary = this.#boundary;
+    const convert = params.map((kind, index) => {
+      const what = `${name} argument ${index + 1}`;
+      if (kind === 'ptr') return (value) => boundary.ptr(value, what);
+      if (kind === 'size') return (value) => boundary.size(value, what);
+      if (kind === 'i32' || kind === 'u32') return (value) => i32In(value, what);
+      return (value) => value;
+    });
+    const back = {
+      ptr: (value) => boundary.out(value), size: (value) => boundary.out(value),
+      i32: (value) => value, u32: (value) => value >>> 0, f64: (value) => value,
+      bigint: (value) => value, void: () => undefined,
+    }[result];
+    return (...args) => {
+      if (this.#stopped !== null) throw new LmallocStoppedError(this.#stopped);
+      const value = fn(...args.map((arg, index) => convert[index](arg)));
+      this.#rethrowCallbackError();
+      return back(value);
+    };
+  }
+
+  #rethrowCallbackError() {
+    if (this.#callbackError === null) return;
+    const error = this.#callbackError;
+    this.#callbackError = null;
+    throw error;
+  }
+
+  #call(name, ...args) {
+    const fn = this.#raw[name];
+    if (fn === undefined) throw new Error(`lmalloc: this module does not export ${name}`);
+    return fn(...args);
+  }
+
+  // The module's lmalloc.report import. Runs inside the wasm call that found
+  // the misuse, so it reads the line from memory.buffer as it is now.
+  #report(kind, ptr, size, linePtr, lineLen, fatal) {
+    const boundary = this.#boundary;
+    const line = this.readString(boundary.out(linePtr), boundary.out(lineLen));
+    const error = new LmallocError({
+      kind,
+      kindName: this.kindName(kind),
+      ptr: boundary.out(ptr),
+      size: boundary.out(size),
+      line,
+      fatal: fatal !== 0,
+    });
+    if (error.fatal) {
+      this.#stopped = error;
+      this.#notify(error);
+      throw error;            // unwinds through the module; the instance stays stopped
+    }
+    this.misuses.push(error);
+    this.#notify(error);
+  }
+
+  #notify(error) {
+    if (this.onMisuse === null) return;
+    try {
+      this.onMisuse(error);
+    } catch (callbackError) {
+      // Never unwind through the allocator for a non-fatal report: the
+      // wrapper rethrows it once the module call has returned.
+      if (error.fatal) throw callbackError;
+      this.#callbackError ??= callbackError;
+    }
+  }
+
+  // ------------------------------------------------- allocation (numbers) --
+
+  /** The seed ABI: 0 for len 0 or failure. */
+  alloc(len) { return this.#call('alloc', len); }
+  /** The seed ABI: frees alloc(len)'s block given the same len; 0/null is a no-op. */
+  dealloc(ptr, len) { this.#call('dealloc', ptr, len); }
+  /** lm_malloc: 0 on failure. */
+  malloc(size) { return this.#call('lm_malloc', size); }
+  calloc(count, size) { return this.#call('lm_calloc', count, size); }
+  realloc(ptr, size) { return this.#call('lm_realloc', ptr, size); }
+  alignedAlloc(alignment, size) { return this.#call('lm_aligned_alloc', alignment, size); }
+  free(ptr) { this.#call('lm_free', ptr); }
+  freeSized(ptr, len) { this.#call('lm_free_sized', ptr, len); }
+  usableSize(ptr) { return this.#call('lm_usable_size', ptr); }
+  /** lm_check(): number of inconsistencies found (0 = sound). */
+  check() { return this.#call('lm_check'); }
+
+  /**
+   * Allocates an owned Block of `len` bytes (throws RangeError when out of
+   * memory). `zero: true` clears it.
+   */
+  allocate(len, { zero = false } = {}) {
+    const ptr = this.alloc(len);
+    if (ptr === 0 && len > 0) throw outOfMemory('alloc', len);
+    const block = new Block(this, ptr, len);
+    if (zero && len > 0) this.u8(ptr, len).fill(0);
+    if (this.#registry !== null && ptr !== 0) {
+      this.#registry.register(block, { ptr, len, allocatedAt: new Error('allocated here').stack }, block);
+    }
+    return block;
+  }
+
+  // ------------------------------------------------------ policy, stats --
+
+  /** 'abort' (default): misuse throws a fatal LmallocError and stops the
+   * instance. 'continue': the call is refused, counted, recorded in
+   * `misuses` / passed to onMisuse, and the program goes on. */
+  setPolicy(policy) {
+    if (!(policy in POLICIES)) throw new TypeError(`lmalloc: policy must be 'abort' or 'continue', not '${policy}'`);
+    this.#call('lm_set_policy', POLICIES[policy]);
+    this.policy = policy;
+  }
+
+  /**
+   * lm_stats() as numbers. The helper holds one 64-byte scratch block (taken
+   * at instantiation) for reading lm_stats_t and lm_misuse; it is left out of
+   * liveBytes/liveBlocks so the numbers are the program's own.
+   */
+  stats() {
+    const scratch = this.#scratchBlock();
+    this.#call('lm_stats', scratch);
+    const data = this.dataView(scratch, STATS_BYTES);
+    const stats = {};
+    STATS_FIELDS.forEach((field, index) => { stats[field] = u64(data, index * 8); });
+    stats.liveBlocks -= 1;
+    stats.liveBytes -= this.#scratchSize;
+    return stats;
+  }
+
+  /** lm_last_misuse(): the last report, or null if there was none. */
+  lastMisuse() {
+    const scratch = this.#scratchBlock();
+    this.#call('lm_last_misuse', scratch);
+    const data = this.dataView(scratch, MISUSE_BYTES);
+    const kind = u64(data, 0);
+    if (kind === MisuseKind.NONE) return null;
+    return { kind, kindName: this.kindName(kind), ptr: u64(data, 8), size: u64(data, 16) };
+  }
+
+  /** lm_misuse_kind_name(kind). */
+  kindName(kind) {
+    return this.#kindNames[kind] ?? `misuse kind ${kind}`;
+  }
+
+  #scratchBlock() {
+    if (this.#scratch === 0) {
+      const ptr = this.malloc(STATS_BYTES);
+      if (ptr === 0) throw outOfMemory('lm_malloc (stats scratch)', STATS_BYTES);
+      this.#scratch = ptr;
+      this.#scratchSize = this.usableSize(ptr);
+    }
+    return this.#scratch;
+  }
+
+  // ---------------------------------------------------------------- views --
+
+  /** A fresh typed array over [ptr, ptr + length elements) of the current buffer. */
+  array(Type, ptr, length) {
+    const bytes = length * Type.BYTES_PER_ELEMENT;
+    this.#checkRange(ptr, bytes);
+    if (ptr % Type.BYTES_PER_ELEMENT !== 0) {
+      throw new RangeError(`lmalloc: 0x${ptr.toString(16)} is not aligned for ${Type.name}`);
+    }
+    return new Type(this.memory.buffer, ptr, length);
+  }
+
+  u8(ptr, len) { return this.array(Uint8Array, ptr, len); }
+
+  /** A fresh DataView over [ptr, ptr + len). */
+  dataView(ptr, len) {
+    this.#checkRange(ptr, len);
+    return new DataView(this.memory.buffer, ptr, len);
+  }
+
+  /** A HeapView: keeps working after memory grows (see HeapView). */
+  view(Type, ptr, length) { return new HeapView(this, Type, ptr, length); }
+
+  #checkRange(ptr, len) {
+    if (!Number.isSafeInteger(ptr) || ptr < 0 || !Number.isSafeInteger(len) || len < 0) {
+      throw new TypeError(`lmalloc: bad range ${String(ptr)} + ${String(len)}`);
+    }
+    const size = this.memory.buffer.byteLength;
+    if (ptr + len > size) {
+      throw new RangeError(`lmalloc: range 0x${ptr.toString(16)} + ${len} bytes lies outside memory (${size} bytes)`);
+    }
+  }
+
+  // ---------------------------------------------------------------- copies --
+
+  /** Copies bytes into a new allocation: {ptr, len}, freed with dealloc(ptr, len). */
+  copyIn(source) {
+    const bytes = Array.isArray(source) ? Uint8Array.from(source) : toUint8Array(source);
+    const len = bytes.length;
+    const ptr = this.alloc(len);
+    if (ptr === 0 && len > 0) throw outOfMemory('alloc', len);
+    if (len > 0) this.u8(ptr, len).set(bytes);   // view made after alloc: alloc may have grown memory
+    return { ptr, len };
+  }
+
+  /** Writes bytes at ptr (no allocation). `limit` bounds the write if given. */
+  write(ptr, source, limit = Infinity) {
+    const bytes = Array.isArray(source) ? Uint8Array.from(source) : toUint8Array(source);
+    if (bytes.length > limit) throw new RangeError(`lmalloc: ${bytes.length} bytes do not fit in ${limit}`);
+    this.u8(ptr, bytes.length).set(bytes);
+  }
+
+  /** A copy of [ptr, ptr + len) that stays valid after growth or free. */
+  copyOut(ptr, len) { return this.u8(ptr, len).slice(); }
+
+  /** Encodes `text` as UTF-8 into a new allocation: {ptr, len}. */
+  writeString(text) { return this.copyIn(utf8Encoder.encode(String(text))); }
+
+  /** Decodes len bytes of UTF-8 at ptr. */
+  readString(ptr, len) { return utf8Decoder.decode(this.u8(ptr, len)); }
+
+  /** Decodes a NUL-terminated UTF-8 string at ptr. */
+  readCString(ptr) {
+    const bytes = new Uint8Array(this.memory.buffer);
+    let end = ptr;
+    while (end < bytes.length && bytes[end] !== 0) end++;
+    return utf8Decoder.decode(bytes.subarray(ptr, end));
+  }
+
+  // -------------------------------------------------------------- scoping --
+
+  /** Allocates len bytes, runs fn(ptr, len), frees in finally (also after a promise settles). */
+  withAlloc(len, fn) {
+    const ptr = this.alloc(len);
+    if (ptr === 0 && len > 0) throw outOfMemory('alloc', len);
+    return runThen(() => fn(ptr, len), () => this.dealloc(ptr, len));
+  }
+
+  /** A Scope: everything allocated through it is freed by close() / dispose. */
+  scope() { return new Scope(this); }
+
+  /** Runs fn(scope) and closes the scope afterwards (also after a promise settles). */
+  withScope(fn) {
+    const scope = new Scope(this);
+    return runThen(() => fn(scope), () => scope.close());
+  }
+
+  // ---------------------------------------------------------- leak checks --
+
+  /**
+   * Runs fn(i) `iterations` times after `warmup` runs and reports the growth
+   * of memory byteLength, heap footprint and live blocks/bytes. A leak-free
+   * operation shows 0 growth everywhere (`leaked` and `grew` false).
+   */
+  leakCheck(fn, { iterations = 1000, warmup = 1 } = {}) {
+    for (let i = 0; i < warmup; i++) {
+      if (isThenable(fn(i))) throw new TypeError('lmalloc: leakCheck got a promise; use leakCheckAsync');
+    }
+    const before = this.#snapshot();
+    for (let i = 0; i < iterations; i++) {
+      if (isThenable(fn(i))) throw new TypeError('lmalloc: leakCheck got a promise; use leakCheckAsync');
+    }
+    return this.#growth(iterations, before, this.#snapshot());
+  }
+
+  async leakCheckAsync(fn, { iterations = 1000, warmup = 1 } = {}) {
+    for (let i = 0; i < warmup; i++) await fn(i);
+    const before = this.#snapshot();
+    for (let i = 0; i < iterations; i++) await fn(i);
+    return this.#growth(iterations, before, this.#snapshot());
+  }
+
+  #snapshot() {
+    const stats = this.stats();     // first: may allocate the scratch block
+    return { byteLength: this.byteLength, ...stats };
+  }
+
+  #growth(iterations, before, after) {
+    const report = {
+      iterations,
+      byteLengthGrowth: after.byteLength - before.byteLength,
+      footprintGrowth: after.footprint - before.footprint,
+      liveBlocksGrowth: after.liveBlocks - before.liveBlocks,
+      liveBytesGrowth: after.liveBytes - before.liveBytes,
+      before,
+      after,
+    };
+    report.leaked = report.liveBlocksGrowth !== 0 || report.liveBytesGrowth !== 0;
+    report.grew = report.byteLengthGrowth !== 0 || report.footprintGrowth !== 0;
+    return report;
+  }
+
+  // ------------------------------------------------- unfreed-block tracking --
+
+  /**
+   * Opt-in safety net: every Block from allocate() is watched by a
+   * FinalizationRegistry; one garbage-collected without free() is reported
+   * to `callback` ({ptr, len, allocatedAt}) and listed in `unfreed`. The
+   * block itself stays allocated (its pointer may have been handed to C).
+   */
+  trackUnfreed(callback) {
+    this.#onUnfreed = callback ?? ((report) => {
+      console.warn(`lmalloc: block 0x${report.ptr.toString(16)} (${report.len} bytes) was garbage-collected ` +
+                   `without being freed; ${report.allocatedAt}`);
+    });
+    this.#registry ??= new FinalizationRegistry((report) => {
+      this.unfreed.push(report);
+      this.#onUnfreed(report);
+    });
+  }
+
+  /** @internal Block.free() calls this. */
+  untrack(block) {
+    if (this.#registry !== null) this.#registry.unregister(block);
+  }
+}
+
+function u64(data, offset) {
+  const value = data.getBigUint64(offset, true);
+  if (value > MAX_SAFE) throw new RangeError(`lmalloc: statistic ${value} exceeds 2^53`);
+  return Number(value);
+}
+
+function isThenable(value) {
+  return value !== null && typeof value === 'object' && typeof value.then === 'function';
+}
+
+function probeIs64(exports) {
+  const probe = exports.dealloc ?? exports.lm_free;
+  if (typeof probe !== 'function') throw new Error('lmalloc: cannot tell the module\'s width: it exports neither dealloc nor lm_free');
+  try {
+    probe(...new Array(probe.length).fill(0));    // NULL: a no-op on both widths
+    return false;
+  } catch (error) {
+    if (error instanceof TypeError) return true;    // i64 parameters reject Numbers
+    throw error;
+  }
+}
+
+/** Shorthand for Lmalloc.instantiate. */
+export function instantiate(source, options) {
+  return Lmalloc.instantiate(source, options);
+}
+
+export default Lmalloc;
