@@ -129,10 +129,10 @@ void tl_set_context(tl_context_fn print_context) { failure_context = print_conte
 
 /* Failures go to stdout so they interleave in order with the progress
  * lines (ctest shows both streams anyway). */
-void tl_fail(const char *file, int line, const char *what, const char *expr, int fatal)
+/* What every failed check does after printing its own line. */
+static void failure_counted(int fatal)
 {
     failure_count++;
-    tl_printf("%s:%d: %s failed: %s\n", file, line, what, expr);
     if (failure_context != NULL)
         failure_context();
     if (fatal) {
@@ -142,23 +142,22 @@ void tl_fail(const char *file, int line, const char *what, const char *expr, int
     }
 }
 
+void tl_fail(const char *file, int line, const char *what, const char *expr, int fatal)
+{
+    tl_printf("%s:%d: %s failed: %s\n", file, line, what, expr);
+    failure_counted(fatal);
+}
+
 int tl_check_eq(const char *file, int line, const char *a_text, const char *b_text,
                 uint64_t a, uint64_t b, int fatal)
 {
     if (a == b)
         return 1;
-    failure_count++;
     tl_printf("%s:%d: %s failed: %s == %s (%llu [0x%llx] vs %llu [0x%llx])\n", file, line,
               fatal ? "REQUIRE_EQ" : "CHECK_EQ", a_text, b_text,
               (unsigned long long)a, (unsigned long long)a,
               (unsigned long long)b, (unsigned long long)b);
-    if (failure_context != NULL)
-        failure_context();
-    if (fatal) {
-        tl_printf("FAIL %s (stopped at the first fatal check; %u failure(s))\n",
-                  current_test, failure_count);
-        lm_host_exit(1);
-    }
+    failure_counted(fatal);
     return 0;
 }
 
