@@ -362,13 +362,11 @@ int tl_check_pattern(const char *file, int line, const void *p, size_t len, uint
     size_t bad = tl_find_pattern_mismatch(p, len, id);
     if (bad == TL_NO_MISMATCH)
         return 1;
-    failure_count++;
     tl_printf("%s:%d: CHECK_PATTERN failed: block %p (%zu bytes, id %llu) differs at "
               "offset %zu: found 0x%x, expected 0x%x\n",
               file, line, p, len, (unsigned long long)id, bad,
               (unsigned)((const unsigned char *)p)[bad], (unsigned)tl_pattern_byte(id, bad));
-    if (failure_context != NULL)
-        failure_context();
+    failure_counted(0);
     return 0;
 }
 
