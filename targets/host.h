@@ -34,6 +34,14 @@ void lm_host_close(int handle);
  * lm_host_write(handle, ...) where handle >= 3, closed with lm_host_close. */
 int lm_host_create(const char *path);
 
+/* Reads the environment variable `name`. Returns the value's length in bytes
+ * (without the NUL), or -1 if it is not set. Copies at most cap - 1 bytes
+ * and a NUL into buf (nothing when cap is 0), so a result >= cap means the
+ * value was cut short. On wasm the node runner answers from its own
+ * environment and also sets LM_WASM_ENGINE to the engine running the program
+ * ("node 24.11.1"), so a test can hold the engine to what it can do. */
+intptr_t lm_host_getenv(const char *name, char *buf, size_t cap);
+
 /* Ends the program at once with `code` (for fatal test failures). */
 _Noreturn void lm_host_exit(int code);
 

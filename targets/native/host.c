@@ -145,6 +145,20 @@ int lm_host_create(const char *path)
     return handle;
 }
 
+intptr_t lm_host_getenv(const char *name, char *buf, size_t cap)
+{
+    const char *value = getenv(name);
+    if (value == NULL)
+        return -1;
+    size_t len = strlen(value);
+    if (cap > 0) {
+        size_t copied = len < cap - 1 ? len : cap - 1;
+        memcpy(buf, value, copied);
+        buf[copied] = '\0';
+    }
+    return (intptr_t)len;
+}
+
 _Noreturn void lm_host_exit(int code)
 {
     exit(code);

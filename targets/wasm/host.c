@@ -15,6 +15,7 @@ HOST_IMPORT("open")      int32_t host_open(const char *path);
 HOST_IMPORT("read")      intptr_t host_read(int32_t handle, void *buf, size_t len);
 HOST_IMPORT("close")     void host_close(int32_t handle);
 HOST_IMPORT("create")    int32_t host_create(const char *path);
+HOST_IMPORT("getenv")    intptr_t host_getenv(const char *name, char *buf, size_t cap);
 HOST_IMPORT("exit")      _Noreturn void host_exit(int32_t code);
 /* The command line: how many arguments, how many bytes they take with their
  * NULs, then one call that fills argv[0..count) and the string bytes. */
@@ -28,6 +29,7 @@ int lm_host_open(const char *path) { return host_open(path); }
 intptr_t lm_host_read(int handle, void *buf, size_t len) { return host_read(handle, buf, len); }
 void lm_host_close(int handle) { host_close(handle); }
 int lm_host_create(const char *path) { return host_create(path); }
+intptr_t lm_host_getenv(const char *name, char *buf, size_t cap) { return host_getenv(name, buf, cap); }
 _Noreturn void lm_host_exit(int code) { host_exit(code); }
 
 /* Compiled -ffreestanding, `int main(int, char **)` keeps its name; a hosted
