@@ -78,7 +78,13 @@ try {
 
 const is64 = memoryIs64(bytes);
 const toPtr = is64 ? (n) => BigInt(n) : (n) => n;       // JS number -> uptr
-const fromPtr = (v) => Number(v);                          // uptr -> JS number
+// uptr -> JS number. An i32 arrives signed: addresses from 2 GiB up would be
+// negative without the unsigned shift.
+const fromPtr = is64 ? (v) => Number(v) : (v) => v >>> 0;
+
+// The engine, as lm_host_getenv("LM_WASM_ENGINE") tells the program: the
+// runner knows it for certain, so it is not taken from the environment.
+const engine = `node ${process.versions.node}`;
 
 let memory;
 const view = () => new Uint8Array(memory.buffer);
@@ -153,6 +159,20 @@ const host = {
     } catch {
       return -1;
     }
+  },
+  getenv(namePtr, buf, cap) {
+    const name = cString(namePtr);
+    const value = name === 'LM_WASM_ENGINE' ? engine : process.env[name];
+    if (value === undefined) return toPtr(-1);
+    const encoded = Buffer.from(value, 'utf8');
+    const room = fromPtr(cap);
+    if (room > 0) {
+      const copied = Math.min(encoded.length, room - 1);
+      const target = view();
+      encoded.copy(target, fromPtr(buf), 0, copied);
+      target[fromPtr(buf) + copied] = 0;
+    }
+    return toPtr(encoded.length);
   },
   exit(code) {
     throw new ExitRequest(code);
