@@ -1,0 +1,250 @@
+/* Shared driver logic (see driver.h). Freestanding C11. */
+#include "driver.h"
+
+#include "allocators/allocator.h"
+#include "harness.h"
+#include "workloads.h"
+
+#ifndef BENCH_TARGET_NAME
+#error "BENCH_TARGET_NAME (native, wasm32 or wasm64) must come from the build"
+#endif
+
+static bench_run current_run;
+static const bench_instance *current_instance;
+static bench_usage usage_start, usage_after_cold;
+static uint64_t cold_pass_ns;
+static uint64_t last_pass_ops;     /* allocator calls of the latest pass */
+static int allocator_started;
+
+const char *bench_allocator(void) { return bench_allocator_name; }
+const char *bench_target(void) { return BENCH_TARGET_NAME; }
+
+static void usage_line(void)
+{
+    out_str(&bench_stderr,
+            "usage: bench_<allocator> [--workload=NAME[,NAME...]] [--trace=PATH]... [--seed=N]\n"
+            "       [--scale=F] [--min-time=S] [--repetitions=N] [--verify=sparse|full]\n"
+            "       [--json=PATH] [--list]\n");
+}
+
+static void instance_add(bench_instance *instances, size_t capacity, size_t *count,
+                         const workload *work, const char *trace_path)
+{
+    if (*count == capacity)
+        bench_fail("too many benchmarks on one command line (at most %Z)", capacity);
+    bench_instance *instance = &instances[(*count)++];
+    instance->work = work;
+    instance->trace_path = trace_path;
+    if (trace_path != NULL) {
+        char label[96];
+        str_trace_label(label, sizeof label, trace_path);
+        str_fmt(instance->name, sizeof instance->name, "replay:%s/%s", label, bench_allocator_name);
+    } else {
+        str_fmt(instance->name, sizeof instance->name, "%s/%s", work->name, bench_allocator_name);
+    }
+}
+
+size_t bench_parse_args(int argc, char **argv, bench_options *options,
+                        bench_instance *instances, size_t capacity)
+{
+    *options = (bench_options){ 42, 1.0, 0.2, 5, 0, NULL };
+    const char *workload_list = NULL;
+    const char *traces[BENCH_MAX_INSTANCES];
+    size_t trace_count = 0;
+    for (int index = 1; index < argc; index++) {
+        const char *arg = argv[index];
+        const char *value;
+        if ((value = str_after(arg, "--workload=")) != NULL) {
+            workload_list = value;
+        } else if ((value = str_after(arg, "--trace=")) != NULL) {
+            if (trace_count == BENCH_MAX_INSTANCES)
+                bench_fail("too many --trace options (at most %d)", BENCH_MAX_INSTANCES);
+            traces[trace_count++] = value;
+        } else if ((value = str_after(arg, "--seed=")) != NULL) {
+            if (!str_to_u64(value, &options->seed))
+                bench_fail("--seed needs an unsigned integer, not '%s'", value);
+        } else if ((value = str_after(arg, "--scale=")) != NULL) {
+            if (!str_to_f64(value, &options->scale) || options->scale <= 0.0)
+                bench_fail("--scale needs a positive number such as 0.05 or 2, not '%s'", value);
+        } else if ((value = str_after(arg, "--min-time=")) != NULL) {
+            if (!str_to_f64(value, &options->min_time))
+                bench_fail("--min-time needs seconds such as 0.2, not '%s'", value);
+        } else if ((value = str_after(arg, "--repetitions=")) != NULL) {
+            if (!str_to_u64(value, &options->repetitions) || options->repetitions == 0
+                || options->repetitions > 1000)
+                bench_fail("--repetitions needs an integer from 1 to 1000, not '%s'", value);
+        } else if ((value = str_after(arg, "--verify=")) != NULL) {
+            if (str_eq(value, "full"))
+                options->full_verify = 1;
+            else if (str_eq(value, "sparse"))
+                options->full_verify = 0;
+            else
+                bench_fail("--verify must be sparse or full, not '%s'", value);
+        } else if ((value = str_after(arg, "--json=")) != NULL) {
+            options->json_path = value;
+        } else if (str_eq(arg, "--list")) {
+            for (size_t which = 0; which < bench_workload_count; which++)
+                out_fmt(&bench_stdout, "%s\t%s\n", bench_workloads[which].name,
+                        bench_workloads[which].description);
+            out_flush(&bench_stdout);
+            return 0;
+        } else {
+            usage_line();
+            bench_fail("unknown option '%s'", arg);
+        }
+    }
+
+    size_t count = 0;
+    /* Without --workload: every synthetic workload, unless traces were given. */
+    if ((workload_list == NULL && trace_count == 0) || (workload_list != NULL && str_eq(workload_list, "all"))) {
+        for (size_t which = 0; which < bench_workload_count; which++) {
+            if (!bench_workloads[which].needs_trace)
+                instance_add(instances, capacity, &count, &bench_workloads[which], NULL);
+        }
+    } else if (workload_list != NULL) {
+        /* Comma-separated names; "replay" is implied by --trace. */
+        char name[64];
+        const char *cursor = workload_list;
+        while (*cursor != '\0') {
+            size_t len = 0;
+            while (cursor[len] != '\0' && cursor[len] != ',')
+                len++;
+            if (len == 0 || len >= sizeof name)
+                bench_fail("--workload: bad list '%s'", workload_list);
+            for (size_t at = 0; at < len; at++)
+                name[at] = cursor[at];
+            name[len] = '\0';
+            const workload *work = workload_find(name);
+            if (work == NULL) {
+                out_str(&bench_stderr, "workloads:");
+                for (size_t which = 0; which < bench_workload_count; which++)
+                    out_fmt(&bench_stderr, " %s", bench_workloads[which].name);
+                out_str(&bench_stderr, "\n");
+                bench_fail("--workload: no workload named '%s'", name);
+            }
+            if (!work->needs_trace)
+                instance_add(instances, capacity, &count, work, NULL);
+            else if (trace_count == 0)
+                bench_fail("--workload=replay needs at least one --trace=<file>");
+            cursor += len;
+            if (*cursor == ',')
+                cursor++;
+        }
+    }
+    const workload *replay = workload_find("replay");
+    for (size_t which = 0; which < trace_count; which++)
+        instance_add(instances, capacity, &count, replay, traces[which]);
+    if (count == 0)
+        bench_fail("nothing to run");
+    return count;
+}
+
+/* Reports the finished instance's verification failures and counts them. */
+static uint64_t total_failures;
+
+static void instance_close(void)
+{
+    if (current_instance == NULL)
+        return;
+    if (current_run.verify_failures > 0) {
+        out_fmt(&bench_stderr, "bench: %s on %s: %U verification failures; first: %s\n",
+                current_instance->name, BENCH_TARGET_NAME, current_run.verify_failures,
+                current_run.first_failure);
+        out_flush(&bench_stderr);
+        total_failures += current_run.verify_failures;
+    }
+    current_instance = NULL;
+}
+
+uint64_t bench_finish(void)
+{
+    instance_close();
+    bench_flush();
+    return total_failures;
+}
+
+void bench_instance_prepare(const bench_options *options, const bench_instance *instance)
+{
+    instance_close();
+    current_instance = instance;
+    arena_reset();
+    current_run = (bench_run){ 0 };
+    current_run.seed = options->seed;
+    current_run.scale = options->scale;
+    current_run.full_verify = options->full_verify;
+    instance->work->setup(&current_run, instance->trace_path);
+    if (!allocator_started) {
+        /* After the harness's first set-up, so a resident-set baseline
+         * (system allocators) already includes the harness's tables. */
+        bench_allocator_init();
+        allocator_started = 1;
+    }
+    bench_allocator_usage(&usage_start);
+    /* The cold pass: the heap grows here; it is also the warm-up. */
+    cold_pass_ns = instance->work->pass(&current_run);
+    last_pass_ops = current_run.ops;
+    instance->work->finish(&current_run);
+    bench_allocator_reset();
+    bench_allocator_usage(&usage_after_cold);
+}
+
+uint64_t bench_instance_pass(uint64_t *ops)
+{
+    uint64_t ops_before = current_run.ops;
+    uint64_t elapsed = current_instance->work->pass(&current_run);
+    *ops = last_pass_ops = current_run.ops - ops_before;
+    current_instance->work->finish(&current_run);
+    bench_allocator_reset();
+    return elapsed;
+}
+
+void bench_instance_counters(bench_counters *out)
+{
+    bench_usage usage;
+    bench_allocator_usage(&usage);
+    out->ops_per_pass = (double)last_pass_ops;
+    out->peak_live_bytes = (double)current_run.peak_live_bytes;
+    out->footprint_bytes = (double)usage.footprint_bytes;
+    out->footprint_ratio = current_run.peak_live_bytes > 0
+        ? (double)usage.footprint_bytes / (double)current_run.peak_live_bytes : 0.0;
+    out->footprint_kind = (double)usage.footprint_kind;
+    out->grow_calls = (double)(usage.grow_calls - usage_start.grow_calls);
+    out->grow_ns = (double)(usage.grow_ns - usage_start.grow_ns);
+    out->grow_calls_cold = (double)(usage_after_cold.grow_calls - usage_start.grow_calls);
+    out->grow_ns_cold = (double)(usage_after_cold.grow_ns - usage_start.grow_ns);
+    out->cold_pass_ns = (double)cold_pass_ns;
+    out->grow_timed = (double)usage.grow_timed;
+    out->verify_failures = (double)current_run.verify_failures;
+    out->out_of_memory = (double)current_run.out_of_memory;
+    out->alignment = (double)bench_allocator_alignment;
+}
+
+void bench_print_summary(const bench_instance *instance, double ops_per_second, const bench_counters *counters)
+{
+    text_out *out = &bench_stdout;
+    out_fmt(out, "%s %s: ", instance->name, BENCH_TARGET_NAME);
+    out_f64(out, ops_per_second / 1e6, 2);
+    out_str(out, " M ops/s, footprint ");
+    out_f64(out, counters->footprint_ratio, 2);
+    out_str(out, counters->footprint_kind == BENCH_FOOTPRINT_RSS ? "x peak live (rss), " : "x peak live, ");
+    if (counters->grow_timed != 0.0) {
+        out_fmt(out, "%U growth calls in ", (uint64_t)counters->grow_calls);
+        out_f64(out, counters->grow_ns / 1e6, 2);
+        out_str(out, " ms, ");
+    }
+    if (counters->out_of_memory != 0.0)
+        out_fmt(out, "%U out of memory, ", (uint64_t)counters->out_of_memory);
+    if (counters->verify_failures == 0.0) {
+        out_str(out, "verified\n");
+    } else {
+        out_fmt(out, "%U VERIFICATION FAILURES: %s\n", (uint64_t)counters->verify_failures,
+                current_run.first_failure);
+    }
+    out_flush(out);
+}
+
+void bench_flush(void)
+{
+    out_flush(&bench_stdout);
+    out_flush(&bench_stderr);
+}

@@ -1,0 +1,506 @@
+// Builds report/ from the raw results bench/run wrote into report/raw/:
+//   report/raw/<target>.json   every run of a target merged into one
+//                              google-benchmark JSON (compare.py reads it)
+//   report/summary.md          per-target tables, ratios to dlmalloc, the
+//                              machine and versions, issue 6's goals
+//   report/charts/*.svg        Vega-Lite charts rendered to SVG
+//   report/index.html          the summary and the charts on one page
+//
+//   node bench/report/report.mjs <report-dir> <repo-root>
+// Charts need vega and vega-lite from npm, found in $NODE_BENCH_MODULES
+// (bench/run installs them into build/bench-npm); without them the report
+// has its tables only.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+
+const [reportDir, repoRoot] = process.argv.slice(2);
+if (!reportDir || !repoRoot) {
+  console.error('usage: node report.mjs <report-dir> <repo-root>');
+  process.exit(2);
+}
+const rawDir = path.join(reportDir, 'raw');
+const chartDir = path.join(reportDir, 'charts');
+fs.mkdirSync(chartDir, { recursive: true });
+
+const TARGETS = ['native', 'wasm32', 'wasm64'];
+const ALLOCATOR_ORDER = ['lmalloc', 'lmalloc_nochecks', 'dlmalloc', 'emmalloc', 'bump', 'glibc', 'mimalloc', 'jemalloc', 'tcmalloc'];
+const WORKLOAD_ORDER = ['lifo_small', 'random_small', 'mixed_lifetimes', 'realloc_vectors', 'large_blocks', 'tree_list'];
+const SEAM_ALLOCATORS = new Set(['lmalloc', 'lmalloc_nochecks', 'dlmalloc', 'emmalloc', 'bump']);
+
+// google-benchmark writes NaN for the coefficient of variation of a counter
+// that is always 0 (0/0): not JSON, so such values become null.
+const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8')
+  .replace(/:(\s*)-?(?:NaN|nan|Infinity|inf)\b/g, ':$1null'));
+const exists = (file) => fs.existsSync(file);
+const run = readJson(path.join(rawDir, 'run.json'));
+
+// ------------------------------------------------------------- results --
+// One record per target x allocator x benchmark, from the median row (or the
+// only row when there was one repetition).
+const cleanName = (name) => name.replace(/\/manual_time/, '');
+const results = [];
+const merged = {};
+const problems = [];
+for (const target of TARGETS) {
+  const targetDir = path.join(rawDir, target);
+  if (!exists(targetDir)) continue;
+  for (const allocator of fs.readdirSync(targetDir).sort()) {
+    const allocatorDir = path.join(targetDir, allocator);
+    for (const file of fs.readdirSync(allocatorDir).filter((f) => f.endsWith('.json')).sort()) {
+      let data;
+      try {
+        data = readJson(path.join(allocatorDir, file));
+      } catch (error) {
+        problems.push(`${target}/${allocator}/${file}: does not parse (${error.message})`);
+        continue;
+      }
+      const rows = data.benchmarks || [];
+      merged[target] ??= { context: { ...data.context, allocator: undefined, executable: undefined }, benchmarks: [] };
+      for (const row of rows) {
+        merged[target].benchmarks.push({ ...row, name: cleanName(row.name), run_name: cleanName(row.run_name) });
+      }
+      const pick = rows.find((row) => row.run_type === 'aggregate' && row.aggregate_name === 'median')
+        ?? rows.filter((row) => row.run_type === 'iteration').at(-1);
+      if (!pick) {
+        problems.push(`${target}/${allocator}/${file}: no result rows`);
+        continue;
+      }
+      const runName = cleanName(pick.run_name);
+      const bench = runName.slice(0, runName.lastIndexOf('/'));
+      results.push({
+        target, allocator, bench,
+        ops: pick.items_per_second,
+        footprint: pick.footprint_ratio,
+        footprintKind: pick.footprint_kind,
+        peakLive: pick.peak_live_bytes,
+        growCalls: pick.grow_calls_cold,
+        growNs: pick.grow_ns_cold,
+        growTimed: pick.grow_timed,
+        coldNs: pick.cold_pass_ns,
+        verifyFailures: pick.verify_failures,
+        outOfMemory: pick.out_of_memory,
+      });
+    }
+  }
+}
+for (const [target, data] of Object.entries(merged)) {
+  data.context.allocator = 'all (see benchmark names)';
+  data.context.executable = `bench_<allocator> (${target})`;
+  fs.writeFileSync(path.join(rawDir, `${target}.json`), JSON.stringify(data, null, 2));
+}
+
+const byKey = new Map(results.map((r) => [`${r.target}|${r.allocator}|${r.bench}`, r]));
+const get = (target, allocator, bench) => byKey.get(`${target}|${allocator}|${bench}`);
+const sortAllocators = (list) => [...new Set(list)].sort((a, b) =>
+  (ALLOCATOR_ORDER.indexOf(a) + 1 || 99) - (ALLOCATOR_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
+const sortBenches = (list) => [...new Set(list)].sort((a, b) => {
+  const rank = (name) => (WORKLOAD_ORDER.includes(name) ? WORKLOAD_ORDER.indexOf(name) : 50 + (name.startsWith('replay:') ? 0 : 1));
+  return rank(a) - rank(b) || a.localeCompare(b);
+});
+const targetsRun = TARGETS.filter((t) => results.some((r) => r.target === t));
+const allocatorsOf = (target) => sortAllocators(results.filter((r) => r.target === target).map((r) => r.allocator));
+const benchesOf = (target) => sortBenches(results.filter((r) => r.target === target).map((r) => r.bench));
+const geomean = (values) => {
+  const good = values.filter((v) => Number.isFinite(v) && v > 0);
+  return good.length ? Math.exp(good.reduce((s, v) => s + Math.log(v), 0) / good.length) : NaN;
+};
+const fmt = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+const mops = (ops) => (Number.isFinite(ops) ? (ops / 1e6 >= 100 ? (ops / 1e6).toFixed(0) : (ops / 1e6).toFixed(1)) : '–');
+
+// ------------------------------------------------------------- machine --
+function command(program, args) {
+  try {
+    return execFileSync(program, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return '';
+  }
+}
+const packageVersion = (name) => command('dpkg-query', ['-W', '-f=${Version}', name]) || 'not installed';
+const node24 = path.join(repoRoot, 'toolchain/.node/bin/node');
+const peersFile = ['wasm32', 'wasm64', 'native']
+  .map((t) => path.join(repoRoot, 'build/bench', t, 'bench/peers-version.txt')).find(exists);
+const cpuModel = os.cpus()[0]?.model ?? 'unknown CPU';
+const machine = [
+  ['CPU', `${cpuModel}, ${os.cpus().length} cores`],
+  ['memory', `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`],
+  ['OS', `${command('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']) || os.type()} (kernel ${os.release()})`],
+  ['compiler', `${command('clang-14', ['--version']).split('\n')[0]}, -O2, for all three targets`],
+  ['wasm engines', `${exists(node24) ? `node ${command(node24, ['--version'])} (workloads), ` : ''}node ${command('node', ['--version'])}${exists(node24) ? ' (growth comparison)' : ' (workloads; node 24 missing)'}`],
+  ['glibc', command('sh', ['-c', 'ldd --version | head -1']).replace(/^ldd /, '')],
+  ['google-benchmark', packageVersion('libbenchmark-dev')],
+  ['mimalloc / jemalloc / tcmalloc', `${packageVersion('libmimalloc-dev')} / ${packageVersion('libjemalloc-dev')} / ${packageVersion('libgoogle-perftools-dev')} (Debian)`],
+  ['dlmalloc, emmalloc', peersFile ? `Debian emscripten ${fs.readFileSync(peersFile, 'utf8').trim()} (system/lib)` : 'not built'],
+];
+
+// ---------------------------------------------------------------- text --
+const md = [];
+const line = (text = '') => md.push(text);
+const table = (header, rows, align) => {
+  line(`| ${header.join(' | ')} |`);
+  line(`|${header.map((_, i) => (align?.[i] === 'l' || (!align && i === 0) ? '---' : '---:')).join('|')}|`);
+  for (const row of rows) line(`| ${row.join(' | ')} |`);
+  line();
+};
+
+line('# lmalloc benchmark report');
+line();
+line(`${run.mode} run of \`${run.command.trim()}\` on ${run.date}, seed ${run.seed}; every figure is the median of ` +
+     `${run.repetitions} repetitions of at least ${run.min_time} s after a cold pass (the warm-up). ` +
+     'Throughput is allocator calls (malloc, calloc, memalign, realloc, free) per second, with every block ' +
+     'written and checked before it is freed; ratios are to dlmalloc on the same target. Machines are noisy ' +
+     '(±10-30% between runs): compare ratios within one report.');
+line();
+table(['machine', ''], machine, ['l', 'l']);
+
+const failures = results.filter((r) => r.verifyFailures > 0);
+const ooms = results.filter((r) => r.outOfMemory > 0);
+line(`**Verification:** ${results.length} runs; ` +
+     (failures.length === 0 ? 'every block of every run verified (alignment, contents, calloc zeroes).'
+                            : `${failures.length} runs with verification failures: ` +
+                              failures.map((r) => `${r.target} ${r.allocator} ${r.bench}`).join(', ') + '.') +
+     (ooms.length ? ` Out of memory: ${ooms.map((r) => `${r.target} ${r.allocator} ${r.bench} (${r.outOfMemory} allocations)`).join(', ')}.` : '') +
+     (problems.length ? ` Unreadable results: ${problems.join('; ')}.` : ''));
+line();
+
+// Goals of issue 6, as far as this run measures them.
+function goals() {
+  const out = [];
+  const ratio = (target, allocator, base, bench) => {
+    const a = get(target, allocator, bench), b = get(target, base, bench);
+    return a && b ? a.ops / b.ops : NaN;
+  };
+  for (const target of ['wasm32', 'wasm64']) {
+    if (!targetsRun.includes(target) || !get(target, 'dlmalloc', benchesOf(target)[0])) continue;
+    const ratios = benchesOf(target).map((b) => [b, ratio(target, 'lmalloc', 'dlmalloc', b)]).filter(([, r]) => Number.isFinite(r));
+    const worst = ratios.reduce((w, x) => (x[1] < w[1] ? x : w), ['', Infinity]);
+    out.push([`1. throughput ${target}: geomean ≥ 1.5× dlmalloc, none < 1.0×`,
+      `${fmt(geomean(ratios.map(([, r]) => r)))}×, worst ${fmt(worst[1])}× (${worst[0]})`]);
+  }
+  if (targetsRun.includes('native') && allocatorsOf('native').includes('mimalloc')) {
+    const ratios = benchesOf('native').map((b) => ratio('native', 'lmalloc', 'mimalloc', b));
+    out.push(['1. throughput native: geomean ≥ 1.0× mimalloc', `${fmt(geomean(ratios))}×`]);
+  }
+  for (const target of targetsRun) {
+    const traces = benchesOf(target).filter((b) => b.startsWith('replay:'));
+    const lm = traces.map((b) => get(target, 'lmalloc', b)?.footprint);
+    const dl = traces.map((b) => get(target, 'dlmalloc', b)?.footprint);
+    if (!traces.length || lm.some((v) => v === undefined)) continue;
+    const worstIndex = lm.indexOf(Math.max(...lm));
+    out.push([`2. footprint ${target}: traces' geomean ≤ dlmalloc's`,
+      `${fmt(geomean(lm))} vs ${dl.some((v) => v === undefined) ? '–' : fmt(geomean(dl))}; worst ${fmt(lm[worstIndex])} (${traces[worstIndex]})`]);
+  }
+  if (targetsRun.includes('wasm32') && targetsRun.includes('wasm64')) {
+    const traces = benchesOf('wasm64').filter((b) => b.startsWith('replay:'));
+    const fp = traces.map((b) => (get('wasm64', 'lmalloc', b)?.footprint ?? NaN) / (get('wasm32', 'lmalloc', b)?.footprint ?? NaN));
+    const speed = benchesOf('wasm64').map((b) => (get('wasm64', 'lmalloc', b)?.ops ?? NaN) / (get('wasm32', 'lmalloc', b)?.ops ?? NaN));
+    out.push(['3. no Memory64 penalty: footprint64/32 ≤ 1.02 per trace, throughput64/32 ≥ 0.95',
+      `footprint worst ${fmt(Math.max(...fp.filter(Number.isFinite)), 3)}, throughput geomean ${fmt(geomean(speed), 3)}`]);
+  }
+  for (const target of ['wasm32', 'wasm64']) {
+    const traces = benchesOf(target).filter((b) => b.startsWith('replay:'));
+    const pairs = traces.map((b) => [b, get(target, 'lmalloc', b), get(target, 'dlmalloc', b)]).filter(([, a, b]) => a && b);
+    if (!pairs.length) continue;
+    const callRatio = Math.max(...pairs.map(([, a, b]) => a.growCalls / Math.max(1, b.growCalls)));
+    const timeShare = Math.max(...pairs.map(([, a]) => a.growNs / a.coldNs));
+    out.push([`4. growth ${target}: ≤ 1/10 of dlmalloc's calls per trace, < 1% of a replay`,
+      `calls ≤ ${fmt(callRatio, 3)}× dlmalloc's; growth ≤ ${fmt(timeShare * 100, 2)}% of the cold replay`]);
+  }
+  const sizes = exists(path.join(rawDir, 'codesize.json')) ? readJson(path.join(rawDir, 'codesize.json')) : {};
+  if (sizes.wasm32?.lmalloc !== undefined) {
+    out.push(['5. code size wasm32: ≤ 4096 bytes', `${sizes.wasm32.lmalloc} bytes (dlmalloc ${sizes.wasm32.dlmalloc ?? '–'})`]);
+  }
+  for (const target of targetsRun) {
+    if (!allocatorsOf(target).includes('lmalloc_nochecks')) continue;
+    const costs = benchesOf(target).map((b) => (get(target, 'lmalloc', b)?.ops ?? NaN) / (get(target, 'lmalloc_nochecks', b)?.ops ?? NaN));
+    out.push([`6. misuse checks ${target}: lmalloc ≥ 0.95× lmalloc_nochecks`,
+      `${fmt(geomean(costs), 3)}× (geomean), worst ${fmt(Math.min(...costs.filter(Number.isFinite)), 3)}×`]);
+  }
+  return out;
+}
+const goalRows = goals();
+if (goalRows.length) {
+  line('## Issue 6 goals at a glance (lmalloc)');
+  line();
+  table(['goal', 'this run'], goalRows, ['l', 'l']);
+}
+
+const charts = [];
+for (const target of targetsRun) {
+  const allocators = allocatorsOf(target);
+  const benches = benchesOf(target);
+  const hasBase = allocators.includes('dlmalloc');
+  line(`## ${target}`);
+  line();
+  line(`Throughput, M ops/s${hasBase ? ' (× dlmalloc)' : ''}:`);
+  line();
+  const rows = benches.map((bench) => [bench, ...allocators.map((allocator) => {
+    const r = get(target, allocator, bench);
+    if (!r) return '–';
+    const base = get(target, 'dlmalloc', bench);
+    const mark = r.verifyFailures > 0 ? ' ✗' : r.outOfMemory > 0 ? ' (oom)' : '';
+    return hasBase && base ? `${mops(r.ops)} (${fmt(r.ops / base.ops)}×)${mark}` : `${mops(r.ops)}${mark}`;
+  })]);
+  if (hasBase) {
+    rows.push(['**geomean × dlmalloc**', ...allocators.map((allocator) => `**${fmt(geomean(benches.map((bench) =>
+      (get(target, allocator, bench)?.ops ?? NaN) / (get(target, 'dlmalloc', bench)?.ops ?? NaN))))}×**`)]);
+  }
+  table(['workload', ...allocators], rows);
+
+  line('Footprint: memory taken past the heap start ÷ peak live bytes requested' +
+       (allocators.some((a) => !SEAM_ALLOCATORS.has(a)) ? ' (system allocators†: peak resident-set growth instead)' : '') + ':');
+  line();
+  table(['workload', ...allocators.map((a) => (SEAM_ALLOCATORS.has(a) ? a : `${a}†`))],
+    benches.map((bench) => [bench, ...allocators.map((allocator) => fmt(get(target, allocator, bench)?.footprint))]));
+
+  const seam = allocators.filter((a) => SEAM_ALLOCATORS.has(a));
+  line('Growth during the cold pass: calls to the target / time in them (share of the pass):');
+  line();
+  table(['workload', ...seam], benches.map((bench) => [bench, ...seam.map((allocator) => {
+    const r = get(target, allocator, bench);
+    if (!r) return '–';
+    if (!r.growTimed) return `${r.growCalls}`;
+    return `${r.growCalls} / ${fmt(r.growNs / 1e6)} ms (${fmt((100 * r.growNs) / r.coldNs, 1)}%)`;
+  })]));
+
+  charts.push(barChart(`throughput-${target}`, `${target}: throughput ÷ dlmalloc (log scale)`,
+    results.filter((r) => r.target === target && get(target, 'dlmalloc', r.bench))
+      .map((r) => ({ workload: r.bench, allocator: r.allocator, value: r.ops / get(target, 'dlmalloc', r.bench).ops })),
+    'ops/s ÷ dlmalloc', true, allocators, benches));
+  charts.push(barChart(`footprint-${target}`, `${target}: footprint ÷ peak live bytes (log scale)`,
+    results.filter((r) => r.target === target && r.footprint > 0)
+      .map((r) => ({ workload: r.bench, allocator: r.allocator, value: r.footprint })),
+    'footprint ÷ peak live', true, allocators, benches));
+}
+
+if (targetsRun.includes('wasm32') && targetsRun.includes('wasm64')) {
+  const allocators = allocatorsOf('wasm64').filter((a) => allocatorsOf('wasm32').includes(a));
+  const benches = benchesOf('wasm64').filter((b) => benchesOf('wasm32').includes(b));
+  line('## Pointer width: wasm64 ÷ wasm32');
+  line();
+  line('Time per operation (wasm32 ops/s ÷ wasm64 ops/s; above 1 = wasm64 slower) / footprint (wasm64 ÷ wasm32):');
+  line();
+  const points = [];
+  table(['workload', ...allocators], benches.map((bench) => [bench, ...allocators.map((allocator) => {
+    const a = get('wasm32', allocator, bench), b = get('wasm64', allocator, bench);
+    if (!a || !b) return '–';
+    const time = a.ops / b.ops, footprint = b.footprint / a.footprint;
+    points.push({ workload: bench, allocator, value: time, measure: 'time' }, { workload: bench, allocator, value: footprint, measure: 'footprint' });
+    return `${fmt(time)} / ${fmt(footprint)}`;
+  })]));
+  charts.push(barChart('pointer-width-time', 'wasm64 time ÷ wasm32 time per operation', points.filter((p) => p.measure === 'time'),
+    'wasm64 ÷ wasm32 (time)', false, allocators, benches));
+  charts.push(barChart('pointer-width-footprint', 'wasm64 footprint ÷ wasm32 footprint', points.filter((p) => p.measure === 'footprint'),
+    'wasm64 ÷ wasm32 (footprint)', false, allocators, benches));
+}
+
+// Code size.
+const codesizeFile = path.join(rawDir, 'codesize.json');
+if (exists(codesizeFile)) {
+  const sizes = readJson(codesizeFile);
+  const targets = Object.keys(sizes);
+  const allocators = sortAllocators(targets.flatMap((t) => Object.keys(sizes[t]).filter((k) => k !== 'baseline')));
+  line('## Code size');
+  line();
+  line('Bytes of wasm code section a module gains by using the allocator\'s malloc, calloc, realloc and free ' +
+       '(module with the allocator minus the same module with a stub), -O2:');
+  line();
+  table(['allocator', ...targets], allocators.map((a) => [a, ...targets.map((t) => sizes[t][a] ?? '–')]));
+  charts.push(barChart('codesize', 'code added to a module (bytes)',
+    targets.flatMap((t) => allocators.filter((a) => sizes[t][a] !== undefined).map((a) => ({ workload: t, allocator: a, value: sizes[t][a] }))),
+    'bytes', false, allocators, targets));
+}
+
+// Growth cost.
+const growthDir = path.join(rawDir, 'growth');
+if (exists(growthDir)) {
+  const points = [];
+  const rows = [];
+  for (const file of fs.readdirSync(growthDir).filter((f) => f.endsWith('.json')).sort()) {
+    let data;
+    try {
+      data = readJson(path.join(growthDir, file));
+    } catch (error) {
+      problems.push(`growth/${file}: ${error.message}`);
+      continue;
+    }
+    const series = file.replace(/\.json$/, '');
+    const steps = data.benchmarks.filter((b) => b.name.startsWith('grow/'));
+    const sizes = [...new Set(steps.map((b) => b.name.split('/')[1].slice(3)))];
+    for (const size of sizes) {
+      const cells = [1, 16, 256, 4096].map((pages) => {
+        const row = steps.find((b) => b.name === `grow/at:${size}/pages:${pages}`);
+        if (!row) return '–';
+        if (row.failed && !row.iterations) return 'failed';
+        const nominal = Number.parseFloat(size) / (size.endsWith('MiB') ? 1024 : 1);   // GiB
+        points.push({ series, size, pages: String(pages), memory: nominal, us: row.real_time / 1000 });
+        return `${fmt(row.real_time / 1000, row.real_time < 100000 ? 1 : 0)}${row.failed ? ' (then failed)' : ''}`;
+      });
+      const touch = steps.filter((b) => b.name.startsWith(`grow/at:${size}/`) && b.touch_ns_per_page > 0);
+      const touchCost = touch.length ? fmt(touch.reduce((s, b) => s + b.touch_ns_per_page, 0) / touch.length / 1000, 1) : '–';
+      rows.push([series, size, ...cells, touchCost]);
+    }
+    const failedReach = data.benchmarks.find((b) => b.name.startsWith('grow_to/') && b.failed);
+    if (failedReach) rows.push([series, failedReach.name.slice(8), 'cannot grow there', '', '', '', '']);
+  }
+  line('## Growth cost');
+  line();
+  line('Median µs per growth call (memory.grow natively: mprotect of the reservation) by increment, at a memory ' +
+       'size; first touch = µs per 64 KiB page to write the new memory once (increments ≤ 256 pages). ' +
+       '"max"/"nomax": module declares a maximum or not.');
+  line();
+  table(['engine', 'memory', '+1 page', '+16', '+256', '+4096', 'first touch'], rows, ['l', 'l']);
+  if (points.length) charts.push(growthChart(points));
+}
+if (problems.length) {
+  line('## Problems');
+  line();
+  for (const problem of problems) line(`- ${problem}`);
+  line();
+}
+line('## Files');
+line();
+line('- `raw/<target>.json`: every run of a target in one google-benchmark JSON file; compare two with ' +
+     '`python3 /usr/share/benchmark/compare.py benchmarks raw/wasm32.json raw/wasm64.json`, or two allocators ' +
+     'with `compare.py filters raw/wasm32.json random_small/dlmalloc random_small/lmalloc`.');
+line('- `raw/<target>/<allocator>/<workload>.json`: the individual runs; `raw/logs/`: their output; ' +
+     '`raw/growth/`, `raw/codesize.json`, `raw/run.json`.');
+line('- Workloads and measurements are described in `bench/README.md`.');
+line();
+
+// -------------------------------------------------------------- charts --
+function barChart(name, title, values, yTitle, logScale, allocators, groups) {
+  return {
+    name, title,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title, width: { step: 14 * Math.max(4, allocators.length) }, height: 260,
+      data: { values },
+      mark: { type: 'bar', tooltip: true },
+      encoding: {
+        x: { field: 'workload', type: 'nominal', sort: groups, title: null, axis: { labelAngle: -35, labelLimit: 220 } },
+        xOffset: { field: 'allocator', sort: allocators },
+        y: { field: 'value', type: 'quantitative', title: yTitle, stack: null,
+             scale: logScale ? { type: 'log' } : { zero: true } },
+        color: { field: 'allocator', sort: allocators, scale: { scheme: 'tableau10' } },
+      },
+    },
+  };
+}
+
+function growthChart(points) {
+  return {
+    name: 'growth', title: 'cost of one growth call',
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title: 'cost of one growth call (median µs, log) by memory size before it',
+      data: { values: points },
+      facet: { field: 'series', type: 'nominal', title: null },
+      columns: 4,
+      spec: {
+        width: 170, height: 150,
+        mark: { type: 'line', point: true, tooltip: true },
+        encoding: {
+          x: { field: 'memory', type: 'quantitative', title: 'memory (GiB)' },
+          y: { field: 'us', type: 'quantitative', scale: { type: 'log' }, title: 'µs per call' },
+          color: { field: 'pages', type: 'nominal', sort: ['1', '16', '256', '4096'], title: 'pages added',
+                   scale: { scheme: 'category10' } },
+        },
+      },
+    },
+  };
+}
+
+async function loadVega() {
+  const base = process.env.NODE_BENCH_MODULES;
+  if (!base) return null;
+  const require = createRequire(path.join(path.resolve(base), 'package.json'));
+  const load = async (name) => {
+    try {
+      return require(name);
+    } catch {
+      return import(require.resolve(name));
+    }
+  };
+  try {
+    return { vega: await load('vega'), vl: await load('vega-lite') };
+  } catch (error) {
+    console.log(`charts skipped: vega/vega-lite not loadable from ${base} (${error.message})`);
+    return null;
+  }
+}
+
+const libs = await loadVega();
+const rendered = [];
+if (libs) {
+  for (const chart of charts) {
+    try {
+      const view = new libs.vega.View(libs.vega.parse(libs.vl.compile(chart.spec).spec), { renderer: 'none' });
+      const svg = await view.toSVG();
+      fs.writeFileSync(path.join(chartDir, `${chart.name}.svg`), svg);
+      fs.writeFileSync(path.join(chartDir, `${chart.name}.vl.json`), JSON.stringify(chart.spec, null, 1));
+      rendered.push(chart);
+    } catch (error) {
+      console.log(`chart ${chart.name} failed: ${error.message}`);
+    }
+  }
+} else if (!process.env.NODE_BENCH_MODULES) {
+  console.log('charts skipped: NODE_BENCH_MODULES is not set (bench/run sets it)');
+}
+if (rendered.length) {
+  md.splice(md.indexOf('## Files'), 0, '## Charts', '',
+    ...rendered.map((c) => `![${c.title}](charts/${c.name}.svg)`), '');
+}
+
+const summary = md.join('\n');
+fs.writeFileSync(path.join(reportDir, 'summary.md'), summary);
+
+// ---------------------------------------------------------------- html --
+// The summary's own small Markdown subset: headings, tables, lists, images,
+// bold and code.
+const escape = (text) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const inline = (text) => escape(text)
+  .replace(/!\[([^\]]*)\]\(([^)]+)\)/g, '<figure><img src="$2" alt="$1"></figure>')
+  .replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>')
+  .replace(/`([^`]+)`/g, '<code>$1</code>');
+const html = [];
+const lines = summary.split('\n');
+for (let i = 0; i < lines.length; i++) {
+  const text = lines[i];
+  if (text.startsWith('#')) {
+    const level = text.match(/^#+/)[0].length;
+    html.push(`<h${level}>${inline(text.slice(level).trim())}</h${level}>`);
+  } else if (text.startsWith('|')) {
+    const cells = (row) => row.slice(1, -1).split(' | ').map((c) => c.trim());
+    // Alignment from the separator row: "---:" right, "---" left.
+    const align = lines[i + 1].slice(1, -1).split('|').map((c) => (c.trim().endsWith(':') ? 'right' : 'left'));
+    const cell = (tag, c, index) => `<${tag} style="text-align:${align[index] ?? 'left'}">${inline(c)}</${tag}>`;
+    html.push('<table><thead><tr>' + cells(text).map((c, index) => cell('th', c, index)).join('') + '</tr></thead><tbody>');
+    i += 2;
+    for (; i < lines.length && lines[i].startsWith('|'); i++) {
+      html.push('<tr>' + cells(lines[i]).map((c, index) => cell('td', c, index)).join('') + '</tr>');
+    }
+    html.push('</tbody></table>');
+    i--;
+  } else if (text.startsWith('- ')) {
+    html.push(`<ul><li>${inline(text.slice(2))}</li></ul>`);
+  } else if (text.trim()) {
+    html.push(`<p>${inline(text)}</p>`);
+  }
+}
+fs.writeFileSync(path.join(reportDir, 'index.html'), `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>lmalloc benchmark report</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.2em; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; white-space: nowrap; }
+thead { background: #f2f2f2; }
+figure { margin: 1em 0; } img { max-width: 100%; }
+code { background: #f4f4f4; padding: 0 3px; }
+</style></head><body>
+${html.join('\n')}
+</body></html>
+`);
+console.log(`${results.length} results, ${rendered.length} charts -> ${path.join(reportDir, 'summary.md')}, index.html`);
