@@ -30,6 +30,9 @@
  *   USED   handed to the caller.
  *   QUICK  freed into an exact-size quick bin (blocks up to 1 KiB): reused
  *          LIFO by the fast path, not merged with neighbours until a flush.
+ *          The bins hold at most QUICK_LIMIT blocks: a burst of frees (a
+ *          program tearing down a structure) merges them instead of leaving
+ *          thousands of small blocks to pin holes.
  *   FREE   in a size-class list (TLSF: first level a power of two, second
  *          level 16 linear steps) or the top block; merged with free neighbours.
  *   FENCE  the end sentinel, or memory that another party grew.
@@ -41,13 +44,15 @@
  *     equals its size.
  *   - Every listed FREE block is in the list of its size class; a bitmap bit
  *     is set exactly when its list is non-empty. Every QUICK block is in the
- *     bin of its size. The top block is FREE and is in no list.
+ *     bin of its size, and quick_count counts them. The top block is FREE and
+ *     is in no list.
  *   - A header that falls off the chain (merged into a neighbour) never says
  *     USED, so freeing it again is reported, never obeyed.
  *
  * Growth: when neither a bin, a list nor the top can serve a request, the
  * quick bins are flushed (merged), and only then does the heap grow, by at
- * least 1/8 of its size, so a heap of N bytes grows O(log N) times.
+ * least 1/8 of its size, so a heap of N bytes grows O(log N) times. Requests
+ * of 64 KiB and more flush the bins before they take the top, too.
  *
  * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
  * each free/realloc/free_sized/usable_size validates its pointer against the
@@ -94,6 +99,12 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define SL_COUNT       (1u << SL_SHIFT)
 #define FL_COUNT       29u    /* first levels for granule counts below 2^32 */
 #define CLASS_COUNT    (FL_COUNT * SL_COUNT)
+
+
+
+
+
+#define QUICK_LIMIT    1024u  /* the bins hold at most this many blocks, then merge */
 #define FLUSH_GRANULES 4096u  /* requests of 64 KiB and up merge the quick bins before taking top */
 #define MIN_GROWTH     (4u * LM_TARGET_PAGE_SIZE)
 #define GROWTH_SHIFT   3      /* grow by at least footprint / 8 */
@@ -164,6 +175,7 @@ static struct heap {
     uptr start;          /* first byte taken from the target */
     uptr untouched;      /* bytes at and above this were never written (zero if grown zeroed) */
     uint32_t quick[QUICK_GRANULES + 1];   /* bin heads by granule count */
+    uint32_t quick_count;                 /* blocks in all quick bins */
     uint32_t lists[CLASS_COUNT];          /* free list heads by size class */
     uint32_t sl_bitmap[FL_COUNT];
     uint32_t fl_bitmap;
@@ -354,6 +366,14 @@ static void block_shrink(uptr b, uint32_t g) {
     block_release(tail);
 }
 
+static inline uptr quick_pop(uint32_t g, uint32_t index) {
+    uptr b = block_at(index);
+    heap.quick[g] = block_links(b)[0];
+    heap.quick_count--;
+    block_set_state(b, STATE_USED);
+    return b;
+}
+
 static NOINLINE void quick_flush(void) {
     for (uint32_t g = MIN_GRANULES; g <= QUICK_GRANULES; g++) {
         while (heap.quick[g]) {
@@ -362,6 +382,7 @@ static NOINLINE void quick_flush(void) {
             block_release(b);
         }
     }
+    heap.quick_count = 0;
 }
 
 /* A block of at least g granules from the free lists, marked USED, or 0. */
@@ -398,12 +419,7 @@ static uptr top_take(uint32_t g) {
 }
 
 static uptr heap_alloc(uint32_t g) {
-    if (g <= QUICK_GRANULES && heap.quick[g]) {
-        uptr b = block_at(heap.quick[g]);
-        heap.quick[g] = block_links(b)[0];
-        block_set_state(b, STATE_USED);
-        return b;
-    }
+    if (g <= QUICK_GRANULES && heap.quick[g]) return quick_pop(g, heap.quick[g]);
     if (UNLIKELY(!heap.first) && !heap_init()) return 0;
     uptr b = free_lists_take(g);
     if (b) return b;
@@ -551,12 +567,7 @@ static inline int block_is_live(uptr b) {
 void *lm_malloc(size_t size) {
     if (LIKELY(size <= QUICK_GRANULES * GRANULE - HEADER)) {
         uint32_t g = request_granules(size), index = heap.quick[g];
-        if (LIKELY(index)) {
-            uptr b = block_at(index);
-            heap.quick[g] = block_links(b)[0];
-            block_set_state(b, STATE_USED);
-            return (void *)(b + HEADER);
-        }
+        if (LIKELY(index)) return (void *)(quick_pop(g, index) + HEADER);
     }
     return malloc_slow(size);
 }
@@ -567,6 +578,8 @@ static inline void block_free(uptr b) {
         block_set_state(b, STATE_QUICK);
         block_links(b)[0] = heap.quick[g];
         heap.quick[g] = block_index(b);
+        /* Many idle quick blocks pin holes all over the heap: merge them. */
+        if (UNLIKELY(++heap.quick_count > QUICK_LIMIT)) quick_flush();
         return;
     }
     block_release(b);
@@ -800,5 +813,6 @@ size_t lm_check(void) {
     for (uint32_t g = 0; g <= QUICK_GRANULES; g++)
         errors += list_check(heap.quick[g], STATE_QUICK, 0, g, quick_seen, &quick_blocks);
     errors += listed_blocks != free_seen || quick_blocks != quick_seen;
+    errors += quick_seen != heap.quick_count;
     return errors;
 }
