@@ -115,10 +115,11 @@ _Static_assert(MIN_GRANULES * GRANULE >= HEADER + 2 * sizeof(word) + sizeof(word
                "a free block must hold its header, links and footer");
 _Static_assert(LM_TARGET_PAGE_SIZE % GRANULE == 0, "pages are whole granules");
 
-/* Slow and cold paths stay out of line: one copy each keeps the code small. */
-#define NOINLINE    __attribute__((noinline))
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Slow and cold paths stay out of line: one copy each keeps the code small. */
+#define NOINLINE    __attribute__((noinline))
 
 /* ===== Block headers ====================================================== */
 
@@ -142,7 +143,8 @@ static inline uint32_t header_check(uptr b, uint32_t granules) {
     return (x ^ (x >> 15)) & CHECK_MASK;
 }
 
-static inline void block_write(uptr b, uint32_t granules, uint32_t flags) {
+/* Out of line: the hash is a dozen instructions, and no fast path writes a header. */
+static NOINLINE void block_write(uptr b, uint32_t granules, uint32_t flags) {
     block_words(b)[0] = granules;
     block_words(b)[1] = header_check(b, granules) | flags;
 }
@@ -249,7 +251,7 @@ static NOINLINE void free_list_remove(uptr b) {
 
 /* Moves the top block to start at `t`; the new top has never been handed out
  * beyond `untouched`, so record that its header is written. */
-static void top_set(uptr t) {
+static NOINLINE void top_set(uptr t) {
     heap.top = t;
     if (t != heap.sentinel) {
         block_write(t, top_granules(), STATE_FREE);
@@ -320,14 +322,13 @@ static NOINLINE int heap_init(void) {
         fresh = old_end;
         end = old_end + MIN_GROWTH;
     }
+    /* An empty chain (the sentinel at the first block) that then adopts the
+     * region as if it had just grown. */
     heap.start = start;
-    heap.first = ((start + GRANULE - 1) & ~(uptr)(GRANULE - 1)) + HEADER;
+    heap.first = heap.sentinel = heap.top = ((start + GRANULE - 1) & ~(uptr)(GRANULE - 1)) + HEADER;
     heap.origin = heap.first - GRANULE;
     heap.untouched = fresh;
-    heap.sentinel = heap.top = (end & ~(uptr)(GRANULE - 1)) - HEADER;
-    block_write(heap.sentinel, 0, STATE_FENCE);
-    top_set(heap.first);
-    heap.peak_footprint = heap.sentinel + HEADER - heap.start;
+    heap_adopt(heap.first + HEADER, (end & ~(uptr)(GRANULE - 1)) - heap.first - HEADER);
     return 1;
 }
 
@@ -387,17 +388,11 @@ static NOINLINE void quick_flush(void) {
 
 /* A block of at least g granules from the free lists, marked USED, or 0. */
 static NOINLINE uptr free_lists_take(uint32_t g) {
+    /* The head of g's own class may be big enough (below 16 granules every
+     * block there is); every block of a larger class is. */
     unsigned c = sizeclass_of(g);
-    uptr b = 0;
-    /* Blocks in g's own class may be smaller than g: first fit among a few. */
-    uint32_t index = heap.lists[c];
-    for (int tries = 0; index && tries < 8; tries++) {
-        uptr candidate = block_at(index);
-        if (block_granules(candidate) >= g) { b = candidate; break; }
-        index = block_links(candidate)[0];
-    }
-    if (!b) {
-        /* Every block of a larger class is big enough. */
+    uptr b = heap.lists[c] ? block_at(heap.lists[c]) : 0;
+    if (!b || block_granules(b) < g) {
         c = sizeclass_find(c + 1);
         if (c == CLASS_COUNT) return 0;
         b = block_at(heap.lists[c]);
@@ -457,6 +452,19 @@ static uptr chain_next(uptr b) {
 enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE };
 static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size" };
 
+/* One line per kind: %o the operation, %p the caller's pointer, %b the block
+ * concerned, %h its header, %n the length passed, %s the block's size. */
+#define FREED_BLOCK LM_MISUSE_KIND_COUNT   /* a double free through realloc or usable_size */
+static const char *const misuse_lines[] = {
+    [LM_MISUSE_DOUBLE_FREE]  = "double free of %p%s",
+    [LM_MISUSE_NOT_IN_HEAP]  = "%o of %p, which is not in the heap",
+    [LM_MISUSE_MISALIGNED]   = "%o of %p, which is not 16-byte aligned",
+    [LM_MISUSE_NOT_A_BLOCK]  = "%o of %p, which is inside the block at %b%s",
+    [LM_MISUSE_WRONG_SIZE]   = "free_sized of %p with wrong length %n%s",
+    [LM_MISUSE_CORRUPTED]    = "corrupted block header at %h, found by %o of %p",
+    [FREED_BLOCK]            = "%o of freed block %p%s",
+};
+
 typedef struct line { char text[200]; size_t len; } line;
 
 static NOINLINE void line_text(line *l, const char *s) {
@@ -471,54 +479,30 @@ static NOINLINE void line_number(line *l, uint64_t v, unsigned base) {
     while (n && l->len < sizeof l->text) l->text[l->len++] = digits[--n];
 }
 
-static NOINLINE void line_block(line *l, uptr usable) {
-    line_text(l, " (");
-    line_number(l, usable, 10);
-    line_text(l, "-byte block)");
-}
-
 /* Reports misuse of `ptr` in `op`; `b` is the block concerned (0 if none).
  * Returns only under LM_POLICY_CONTINUE: the caller then refuses the call. */
-static NOINLINE void misuse(lm_misuse_kind kind, enum op op, uptr ptr,
-                                             uptr b, uptr length) {
-    uptr usable = b ? block_usable(block_granules(b)) : 0;
-    line l = { .len = 0 };
+static NOINLINE void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr length) {
+    uptr usable = b && kind != LM_MISUSE_CORRUPTED ? block_usable(block_granules(b)) : 0;
+    const char *t = misuse_lines[kind == LM_MISUSE_DOUBLE_FREE && op > OP_FREE_SIZED ? FREED_BLOCK : kind];
+    line l;
+    l.len = 0;
     line_text(&l, "lmalloc: ");
-    switch (kind) {
-    case LM_MISUSE_DOUBLE_FREE:
-        line_text(&l, op <= OP_FREE_SIZED ? "double free of " : op_names[op]);
-        if (op > OP_FREE_SIZED) line_text(&l, " of freed block ");
-        line_number(&l, ptr, 16);
-        line_block(&l, usable);
-        break;
-    case LM_MISUSE_WRONG_SIZE:
-        line_text(&l, "free_sized of ");
-        line_number(&l, ptr, 16);
-        line_text(&l, " with wrong length ");
-        line_number(&l, length, 10);
-        line_block(&l, usable);
-        break;
-    case LM_MISUSE_CORRUPTED:
-        line_text(&l, "corrupted block header at ");
-        line_number(&l, b, 16);
-        line_text(&l, ", found by ");
-        line_text(&l, op_names[op]);
-        line_text(&l, " of ");
-        line_number(&l, ptr, 16);
-        usable = 0;
-        break;
-    default:
-        line_text(&l, op_names[op]);
-        line_text(&l, " of ");
-        line_number(&l, ptr, 16);
-        line_text(&l, kind == LM_MISUSE_NOT_IN_HEAP ? ", which is not in the heap"
-                    : kind == LM_MISUSE_MISALIGNED ? ", which is not 16-byte aligned"
-                    : ", which is inside the block at ");
-        if (kind == LM_MISUSE_NOT_A_BLOCK) {
-            line_number(&l, b + HEADER, 16);
-            line_block(&l, usable);
+    for (; *t; t++) {
+        if (*t != '%') {
+            if (l.len < sizeof l.text) l.text[l.len++] = *t;
+            continue;
         }
-        break;
+        switch (*++t) {
+        case 'o': line_text(&l, op_names[op]); break;
+        case 'p': line_number(&l, ptr, 16); break;
+        case 'b': line_number(&l, b + HEADER, 16); break;
+        case 'h': line_number(&l, b, 16); break;
+        case 'n': line_number(&l, length, 10); break;
+        default:
+            line_text(&l, " (");
+            line_number(&l, usable, 10);
+            line_text(&l, "-byte block)");
+        }
     }
     heap.misuse_count++;
     heap.last_misuse = (lm_misuse){ kind, ptr, kind == LM_MISUSE_WRONG_SIZE ? length : usable };
@@ -564,7 +548,8 @@ static inline int block_is_live(uptr b) {
 #endif
 }
 
-void *lm_malloc(size_t size) {
+/* Not inlined into calloc and realloc: one copy of the fast path is enough. */
+NOINLINE void *lm_malloc(size_t size) {
     if (LIKELY(size <= QUICK_GRANULES * GRANULE - HEADER)) {
         uint32_t g = request_granules(size), index = heap.quick[g];
         if (LIKELY(index)) return (void *)(quick_pop(g, index) + HEADER);
@@ -572,7 +557,7 @@ void *lm_malloc(size_t size) {
     return malloc_slow(size);
 }
 
-static inline void block_free(uptr b) {
+static inline void block_free_inline(uptr b) {
     uint32_t g = block_granules(b);
     if (LIKELY(g <= QUICK_GRANULES)) {
         block_set_state(b, STATE_QUICK);
@@ -585,13 +570,16 @@ static inline void block_free(uptr b) {
     block_release(b);
 }
 
+/* lm_free has the fast path inline; the other callers share one copy. */
+static NOINLINE void block_free(uptr b) { block_free_inline(b); }
+
 void lm_free(void *ptr) {
     uptr b = (uptr)ptr - HEADER;
     if (UNLIKELY(!block_is_live(b))) {
         pointer_rejected(ptr, OP_FREE);
         return;
     }
-    block_free(b);
+    block_free_inline(b);
 }
 
 void lm_free_sized(void *ptr, size_t size) {
