@@ -367,8 +367,18 @@ static void block_shrink(uptr b, uint32_t g) {
     block_release(tail);
 }
 
+static uptr quick_damaged(uint32_t g);
+
+/* Takes the head of bin g. The head's index was the link in a freed block's
+ * first bytes, where a write after free lands: check it before trusting it.
+ * No hash here (this is the malloc fast path): the size word must be exactly
+ * g and the state QUICK, which garbage matches about once in 2^34. */
 static inline uptr quick_pop(uint32_t g, uint32_t index) {
     uptr b = block_at(index);
+    if (LM_MISUSE_CHECKS &&
+        UNLIKELY(b - heap.first >= heap.sentinel - heap.first || block_granules(b) != g ||
+                 (block_tag(b) & STATE_MASK) != STATE_QUICK))
+        return quick_damaged(g);
     heap.quick[g] = block_links(b)[0];
     heap.quick_count--;
     block_set_state(b, STATE_USED);
@@ -414,7 +424,10 @@ static uptr top_take(uint32_t g) {
 }
 
 static uptr heap_alloc(uint32_t g) {
-    if (g <= QUICK_GRANULES && heap.quick[g]) return quick_pop(g, heap.quick[g]);
+    if (g <= QUICK_GRANULES && heap.quick[g]) {
+        uptr b = quick_pop(g, heap.quick[g]);
+        if (b) return b;
+    }
     if (UNLIKELY(!heap.first) && !heap_init()) return 0;
     uptr b = free_lists_take(g);
     if (b) return b;
@@ -449,12 +462,13 @@ static uptr chain_next(uptr b) {
 }
 
 
-enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE };
-static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size" };
+enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
+static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size", "malloc" };
 
 /* One line per kind: %o the operation, %p the caller's pointer, %b the block
  * concerned, %h its header, %n the length passed, %s the block's size. */
-#define FREED_BLOCK LM_MISUSE_KIND_COUNT   /* a double free through realloc or usable_size */
+#define FREED_BLOCK LM_MISUSE_KIND_COUNT         /* a double free through realloc or usable_size */
+#define WRITTEN_AFTER_FREE (FREED_BLOCK + 1)     /* a quick bin's link was overwritten */
 static const char *const misuse_lines[] = {
     [LM_MISUSE_DOUBLE_FREE]  = "double free of %p%s",
     [LM_MISUSE_NOT_IN_HEAP]  = "%o of %p, which is not in the heap",
@@ -463,6 +477,7 @@ static const char *const misuse_lines[] = {
     [LM_MISUSE_WRONG_SIZE]   = "free_sized of %p with wrong length %n%s",
     [LM_MISUSE_CORRUPTED]    = "corrupted block header at %h, found by %o of %p",
     [FREED_BLOCK]            = "%o of freed block %p%s",
+    [WRITTEN_AFTER_FREE]     = "a freed %n-byte block was written after free, found by malloc",
 };
 
 typedef struct line { char text[200]; size_t len; } line;
@@ -483,7 +498,8 @@ static NOINLINE void line_number(line *l, uint64_t v, unsigned base) {
  * Returns only under LM_POLICY_CONTINUE: the caller then refuses the call. */
 static NOINLINE void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr length) {
     uptr usable = b && kind != LM_MISUSE_CORRUPTED ? block_usable(block_granules(b)) : 0;
-    const char *t = misuse_lines[kind == LM_MISUSE_DOUBLE_FREE && op > OP_FREE_SIZED ? FREED_BLOCK : kind];
+    const char *t = misuse_lines[op == OP_MALLOC ? WRITTEN_AFTER_FREE
+                                 : kind == LM_MISUSE_DOUBLE_FREE && op > OP_FREE_SIZED ? FREED_BLOCK : kind];
     line l;
     l.len = 0;
     line_text(&l, "lmalloc: ");
@@ -505,9 +521,28 @@ static NOINLINE void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, u
         }
     }
     heap.misuse_count++;
-    heap.last_misuse = (lm_misuse){ kind, ptr, kind == LM_MISUSE_WRONG_SIZE ? length : usable };
+    heap.last_misuse = (lm_misuse){ kind, ptr, usable };
     lm_target_report(kind, ptr, usable, l.text, l.len, heap.policy == LM_POLICY_ABORT);
     if (heap.policy == LM_POLICY_ABORT) __builtin_trap();   /* the target did not stop */
+}
+
+/* Bin g led to something that is not a freed block of its size: a freed
+ * block's link was overwritten. Reports it, then rebuilds every bin from the
+ * chain, whose headers are checked, so the heap stays consistent. Returns 0:
+ * the caller goes on to the slow path (under LM_POLICY_CONTINUE). */
+static NOINLINE uptr quick_damaged(uint32_t g) {
+    misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(g));
+    for (uint32_t bin = 0; bin <= QUICK_GRANULES; bin++) heap.quick[bin] = 0;
+    heap.quick_count = 0;
+    for (uptr b = heap.first; b && b < heap.sentinel; b = chain_next(b)) {
+        uint32_t size = block_granules(b);
+        if (block_state(b) == STATE_QUICK && size <= QUICK_GRANULES) {
+            block_links(b)[0] = heap.quick[size];
+            heap.quick[size] = block_index(b);
+            heap.quick_count++;
+        }
+    }
+    return 0;
 }
 
 /* A pointer failed the fast check: say exactly what is wrong with it. */
@@ -552,7 +587,8 @@ static inline int block_is_live(uptr b) {
 NOINLINE void *lm_malloc(size_t size) {
     if (LIKELY(size <= QUICK_GRANULES * GRANULE - HEADER)) {
         uint32_t g = request_granules(size), index = heap.quick[g];
-        if (LIKELY(index)) return (void *)(quick_pop(g, index) + HEADER);
+        uptr b;
+        if (LIKELY(index) && LIKELY(b = quick_pop(g, index))) return (void *)(b + HEADER);
     }
     return malloc_slow(size);
 }

@@ -70,7 +70,7 @@ void lm_set_policy(lm_policy policy);
 typedef struct lm_misuse {
     uint64_t kind;   /* lm_misuse_kind */
     uint64_t ptr;    /* the pointer the caller passed */
-    uint64_t size;   /* the block's size, or the length passed for WRONG_SIZE */
+    uint64_t size;   /* the usable size of the block concerned (0 if none) */
 } lm_misuse;
 
 void lm_last_misuse(lm_misuse *out);

@@ -107,6 +107,12 @@ int main(int argc, char **argv)
         REQUIRE(damaged > writer && damaged - (writer + usable) <= 16);
         tl_memset(writer + usable, 0xab, 16);
         lm_free(damaged);
+    } else if (tl_streq(name, "written-after-free")) {
+        char *p = block_between_guards(64);
+        lm_free(p);
+        tl_memset(p, 0xff, 8);            /* over the freed block's bin link */
+        (void)lm_malloc(64);              /* hands p out again, follows the link */
+        (void)lm_malloc(64);
     } else {
         tl_printf("error: unknown --case '%s'\n", name);
         return 2;

@@ -88,7 +88,7 @@ static void expect_misuse(lm_misuse_kind kind, const void *ptr, uint64_t size)
  * free cannot merge it forward and its header keeps its own size: tries
  * until the guard lands right behind the victim, parking the misses (they
  * are freed at the end). `guard_before` is one more live block nearby. */
-#define PARKED_MAX 256
+#define PARKED_MAX 1024
 static char *parked[PARKED_MAX];
 static int parked_count;
 
@@ -258,6 +258,36 @@ static void test_interior_and_misaligned(void)
     }
 }
 
+/* A write after free over a small block's first bytes (its quick-bin link):
+ * malloc notices when it follows the link, reports it, and keeps going with
+ * bins rebuilt from the checked block headers. */
+static void test_written_after_free(void)
+{
+    static const size_t sizes[] = { 0, 40, 500, 1000 };
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        current_case = "a freed block written after free";
+        char *before, *after;
+        char *block = victim_new(sizes[s], &before, &after);
+        size_t usable = lm_usable_size(block);
+        lm_free(block);
+        tl_memset(block, 0xff, 8);
+        char *again = lm_malloc(sizes[s]);        /* the damaged block itself */
+        CHECK(again == block);
+        char *next = lm_malloc(sizes[s]);         /* follows the damaged link */
+        REQUIRE(next != NULL);
+        CHECK(next != block);
+        expect_misuse(LM_MISUSE_CORRUPTED, NULL, 0);
+        tl_fill_pattern(next, sizes[s], 4242);
+        check_no_double_handout(sizes[s], next, usable);
+        CHECK_PATTERN(next, sizes[s], 4242);
+        lm_free(next);
+        lm_free(again);
+        lm_free(before);
+        lm_free(after);
+        CHECK_EQ(lm_check(), 0);
+    }
+}
+
 static void test_wrong_size(void)
 {
     static const size_t sizes[] = { 0, 40, 1000, 5000, 300000 };
@@ -287,7 +317,7 @@ static void test_wrong_size(void)
             if (tl_stats().misuse_count != expected_misuses + 1)
                 tl_printf("  free_sized(%p [%zu bytes asked, %zu usable], %zu) was not refused\n",
                           (void *)block, size, usable, wrong[w]);
-            expect_misuse(LM_MISUSE_WRONG_SIZE, block, wrong[w]);
+            expect_misuse(LM_MISUSE_WRONG_SIZE, block, usable);
             CHECK_EQ(tl_stats().live_blocks, live);
         }
         CHECK_EQ(lm_usable_size(block), usable);
@@ -335,6 +365,8 @@ int main(int argc, char **argv)
     test_interior_and_misaligned();
     tl_printf("  wrong length for free_sized\n");
     test_wrong_size();
+    tl_printf("  written after free\n");
+    test_written_after_free();
 
     current_case = "end";
     parked_free();

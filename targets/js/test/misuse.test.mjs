@@ -51,13 +51,13 @@ const cases = {
   'free_sized with the wrong length': (heap) => {
     const p = heap.malloc(100);
     const size = heap.usableSize(p);
-    return { call: () => heap.freeSized(p, 50), kind: MisuseKind.WRONG_SIZE, ptr: p, size, lastSize: 50,
+    return { call: () => heap.freeSized(p, 50), kind: MisuseKind.WRONG_SIZE, ptr: p, size,
       line: `lmalloc: free_sized of ${hex(p)} with wrong length 50 (${size}-byte block)` };
   },
   'dealloc with the wrong length': (heap) => {
     const p = heap.alloc(300);
     const size = heap.usableSize(p);
-    return { call: () => heap.dealloc(p, 7), kind: MisuseKind.WRONG_SIZE, ptr: p, size, lastSize: 7,
+    return { call: () => heap.dealloc(p, 7), kind: MisuseKind.WRONG_SIZE, ptr: p, size,
       line: `lmalloc: free_sized of ${hex(p)} with wrong length 7 (${size}-byte block)` };
   },
   'corrupted header': (heap) => {
@@ -115,7 +115,7 @@ for (const [name, prepare] of Object.entries(cases)) {
     assertReport(heap.misuses[0], expected, false);
     assert.deepEqual(heap.lastMisuse(), {
       kind: expected.kind, kindName: heap.kindName(expected.kind), ptr: expected.ptr,
-      size: expected.lastSize ?? expected.size,
+      size: expected.size,
     }, 'lm_last_misuse agrees');
     const after = heap.stats();
     assert.equal(after.misuseCount, before.misuseCount + 1, 'counted in stats');
