@@ -455,7 +455,7 @@ static NOINLINE void *malloc_slow(uptr size) {
 
 /* The next block on the chain after `b`, or 0 if b's header is damaged or
  * claims to reach past the sentinel. */
-static uptr chain_next(uptr b) {
+static NOINLINE uptr chain_next(uptr b) {
     if (!header_valid(b) || !block_granules(b)) return 0;
     uptr next = block_next(b);
     return next > b && next <= heap.sentinel ? next : 0;
