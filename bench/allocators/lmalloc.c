@@ -6,7 +6,10 @@
 #include "../../src/lmalloc.h"
 #include "../../targets/target.h"
 
-const char bench_allocator_name[] = "lmalloc";
+#ifndef BENCH_LMALLOC_NAME
+#define BENCH_LMALLOC_NAME "lmalloc"
+#endif
+const char bench_allocator_name[] = BENCH_LMALLOC_NAME;
 const size_t bench_allocator_alignment = LM_ALIGNMENT;
 
 void bench_allocator_init(void) {}

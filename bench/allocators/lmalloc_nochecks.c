@@ -1,36 +1,10 @@
 /* lmalloc with its misuse checks compiled out (LM_MISUSE_CHECKS=0): the same
  * source, so `lmalloc ÷ lmalloc_nochecks` is what the release-mode checks
  * cost (issue 6, goal 6). This translation unit defines every lm_* function,
- * so the linker takes only the target seam from the lmalloc library. */
+ * so the linker takes only the target seam from the lmalloc library; the
+ * adapter is lmalloc's own under another name. */
 #define LM_MISUSE_CHECKS 0
 #include "../../src/lmalloc.c"
 
-#include "allocator.h"
-
-const char bench_allocator_name[] = "lmalloc_nochecks";
-const size_t bench_allocator_alignment = LM_ALIGNMENT;
-
-void bench_allocator_init(void) {}
-void bench_allocator_reset(void) {}
-
-void *bench_malloc(size_t size) { return lm_malloc(size); }
-void bench_free(void *ptr) { lm_free(ptr); }
-void *bench_realloc(void *ptr, size_t size) { return lm_realloc(ptr, size); }
-void *bench_calloc(size_t count, size_t size) { return lm_calloc(count, size); }
-void *bench_memalign(size_t alignment, size_t size) { return lm_aligned_alloc(alignment, size); }
-
-void bench_allocator_usage(bench_usage *out)
-{
-    lm_stats_t stats;
-    lm_stats(&stats);
-    out->footprint_bytes = stats.peak_footprint;
-    out->grow_calls = stats.grow_calls;
-    out->footprint_kind = BENCH_FOOTPRINT_SEAM;
-#if LM_TARGET_TIME_GROWTH
-    out->grow_ns = lm_target_grow_ns;
-    out->grow_timed = 1;
-#else
-    out->grow_ns = 0;
-    out->grow_timed = 0;
-#endif
-}
+#define BENCH_LMALLOC_NAME "lmalloc_nochecks"
+#include "lmalloc.c"
