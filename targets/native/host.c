@@ -45,6 +45,18 @@ static int handle_new(int fd, gzFile gz)
     return -1;
 }
 
+/* A handle for a file just opened (fd < 0: it was not), closing it if no
+ * handle is free. */
+static int handle_for_fd(int fd)
+{
+    if (fd < 0)
+        return -1;
+    int handle = handle_new(fd, NULL);
+    if (handle < 0)
+        close(fd);
+    return handle;
+}
+
 static int ends_with(const char *text, const char *suffix)
 {
     size_t text_len = strlen(text), suffix_len = strlen(suffix);
@@ -95,13 +107,7 @@ int lm_host_open(const char *path)
             gzclose(gz);
         return handle;
     }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int handle = handle_new(fd, NULL);
-    if (handle < 0)
-        close(fd);
-    return handle;
+    return handle_for_fd(open(path, O_RDONLY | O_CLOEXEC));
 }
 
 intptr_t lm_host_read(int handle, void *buf, size_t len)
@@ -136,13 +142,7 @@ void lm_host_close(int handle)
 
 int lm_host_create(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
-    int handle = handle_new(fd, NULL);
-    if (handle < 0)
-        close(fd);
-    return handle;
+    return handle_for_fd(open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
 }
 
 intptr_t lm_host_getenv(const char *name, char *buf, size_t cap)
