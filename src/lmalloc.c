@@ -56,7 +56,8 @@
  *
  * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
  * each free/realloc/free_sized/usable_size validates its pointer against the
- * header check and state. lm_check() walks everything.
+ * header check and state, and malloc validates the quick-bin link it follows
+ * (where a write after free lands). lm_check() walks everything.
  */
 #include "lmalloc.h"
 #include "../targets/target.h"
