@@ -314,6 +314,22 @@ static uint64_t lifo_pass(bench_run *run)
  * of a log-uniform size in [8 B, 4 KiB). */
 #define RANDOM_SLOTS 16384
 
+/* The pass shared by random_small and large_blocks: each step frees a
+ * random slot's block and puts a new log-uniform [low, high) one there. */
+static uint64_t replace_random_slots(bench_run *run, size_t steps, uint64_t low, uint64_t high)
+{
+    uint64_t started = bench_now_ns();
+    for (size_t step = 0; step < steps; step++) {
+        slot *entry = &table[rng_below(&workload_rng, table_count)];
+        if (entry->block != NULL)
+            checked_free(run, entry->block, entry->size, entry->tag);
+        entry->size = (size_t)rng_log_uniform(&workload_rng, low, high);
+        entry->block = checked_malloc(run, entry->size, &entry->tag);
+    }
+    table_free_all(run);
+    return bench_now_ns() - started;
+}
+
 static void random_setup(bench_run *run, const char *trace_path)
 {
     (void)trace_path;
@@ -324,17 +340,7 @@ static void random_setup(bench_run *run, const char *trace_path)
 
 static uint64_t random_pass(bench_run *run)
 {
-    size_t steps = scaled(run, 500000, 100);
-    uint64_t started = bench_now_ns();
-    for (size_t step = 0; step < steps; step++) {
-        slot *entry = &table[rng_below(&workload_rng, table_count)];
-        if (entry->block != NULL)
-            checked_free(run, entry->block, entry->size, entry->tag);
-        entry->size = (size_t)rng_log_uniform(&workload_rng, 8, 4096);
-        entry->block = checked_malloc(run, entry->size, &entry->tag);
-    }
-    table_free_all(run);
-    return bench_now_ns() - started;
+    return replace_random_slots(run, scaled(run, 500000, 100), 8, 4096);
 }
 
 /* ----------------------------------------------------------- mixed lifetimes */
@@ -435,17 +441,7 @@ static void large_setup(bench_run *run, const char *trace_path)
 
 static uint64_t large_pass(bench_run *run)
 {
-    size_t steps = scaled(run, 2000, 20);
-    uint64_t started = bench_now_ns();
-    for (size_t step = 0; step < steps; step++) {
-        slot *entry = &table[rng_below(&workload_rng, table_count)];
-        if (entry->block != NULL)
-            checked_free(run, entry->block, entry->size, entry->tag);
-        entry->size = (size_t)rng_log_uniform(&workload_rng, 64u << 10, 4u << 20);
-        entry->block = checked_malloc(run, entry->size, &entry->tag);
-    }
-    table_free_all(run);
-    return bench_now_ns() - started;
+    return replace_random_slots(run, scaled(run, 2000, 20), 64u << 10, 4u << 20);
 }
 
 /* ------------------------------------------------------ tree and list build */
