@@ -153,16 +153,23 @@ static int block_accept(bench_run *run, void *block, size_t size, size_t request
     return 1;
 }
 
+/* What every checked allocation does once its block passed the checks:
+ * tag it, write its pattern, count it live. */
+static void *block_taken(bench_run *run, unsigned char *block, size_t size, uint64_t *tag)
+{
+    *tag = tag_new(run);
+    pattern_write(run, block, size, *tag);
+    live_add(run, size);
+    return block;
+}
+
 static void *checked_malloc(bench_run *run, size_t size, uint64_t *tag)
 {
     unsigned char *block = bench_malloc(size);
     run->ops++;
     if (!block_accept(run, block, size, 0))
         return NULL;
-    *tag = tag_new(run);
-    pattern_write(run, block, size, *tag);
-    live_add(run, size);
-    return block;
+    return block_taken(run, block, size, tag);
 }
 
 static void *checked_calloc(bench_run *run, size_t count, size_t size, uint64_t *tag)
@@ -174,10 +181,7 @@ static void *checked_calloc(bench_run *run, size_t count, size_t size, uint64_t 
         return NULL;
     if (!zero_check(run, block, total))
         verify_fail(run, "calloc block is not zero", block, total);
-    *tag = tag_new(run);
-    pattern_write(run, block, total, *tag);
-    live_add(run, total);
-    return block;
+    return block_taken(run, block, total, tag);
 }
 
 static void *checked_memalign(bench_run *run, size_t alignment, size_t size, uint64_t *tag)
@@ -186,10 +190,7 @@ static void *checked_memalign(bench_run *run, size_t alignment, size_t size, uin
     run->ops++;
     if (!block_accept(run, block, size, alignment))
         return NULL;
-    *tag = tag_new(run);
-    pattern_write(run, block, size, *tag);
-    live_add(run, size);
-    return block;
+    return block_taken(run, block, size, tag);
 }
 
 static void checked_free(bench_run *run, void *block, size_t size, uint64_t tag)

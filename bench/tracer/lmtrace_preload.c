@@ -102,6 +102,13 @@ static void out_flush(void)
     out_len = 0;
 }
 
+static void out_text(const char *text)
+{
+    size_t len = strlen(text);
+    memcpy(out_buf + out_len, text, len);
+    out_len += len;
+}
+
 static void out_u64(uint64_t value)
 {
     char digits[24];
@@ -493,30 +500,17 @@ __attribute__((destructor)) static void trace_stop(void)
             }
         }
         out_len = 0;
-        static const char head[] = "lmtrace 1 slots=";
-        memcpy(out_buf, head, sizeof head - 1);
-        out_len = sizeof head - 1;
+        out_text("lmtrace 1 slots=");
         out_u64(slots);
-        static const char events_key[] = " events=";
-        memcpy(out_buf + out_len, events_key, sizeof events_key - 1);
-        out_len += sizeof events_key - 1;
+        out_text(" events=");
         out_u64(events);
-        static const char program_key[] = " program=";
-        memcpy(out_buf + out_len, program_key, sizeof program_key - 1);
-        out_len += sizeof program_key - 1;
-        memcpy(out_buf + out_len, program, strlen(program));
-        out_len += strlen(program);
-        static const char peak_key[] = " peak_live_bytes=";
-        memcpy(out_buf + out_len, peak_key, sizeof peak_key - 1);
-        out_len += sizeof peak_key - 1;
+        out_text(" program=");
+        out_text(program);
+        out_text(" peak_live_bytes=");
         out_u64(peak_live_bytes);
-        static const char objects_key[] = " peak_live_objects=";
-        memcpy(out_buf + out_len, objects_key, sizeof objects_key - 1);
-        out_len += sizeof objects_key - 1;
+        out_text(" peak_live_objects=");
         out_u64(peak_live_objects);
-        static const char skipped_key[] = " skipped_frees=";
-        memcpy(out_buf + out_len, skipped_key, sizeof skipped_key - 1);
-        out_len += sizeof skipped_key - 1;
+        out_text(" skipped_frees=");
         out_u64(skipped_frees);
         out_buf[out_len++] = '\n';
         char path[4200];
