@@ -387,6 +387,7 @@ static inline uptr quick_pop(uint32_t g, uint32_t index) {
 }
 
 static NOINLINE void quick_flush(void) {
+    if (!heap.quick_count) return;    /* every 64 KiB+ request asks: skip the scan */
     for (uint32_t g = MIN_GRANULES; g <= QUICK_GRANULES; g++) {
         while (heap.quick[g]) {
             uptr b = block_at(heap.quick[g]);
