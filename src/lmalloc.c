@@ -40,12 +40,13 @@
  * Invariants (lm_check verifies each one)
  *   - The chain runs from `first` to the sentinel; every header's check holds.
  *   - No two FREE blocks are neighbours; a block's prev_free bit is set
- *     exactly when its predecessor is a listed FREE block, whose footer
- *     equals its size.
- *   - Every listed FREE block is in the list of its size class; a bitmap bit
- *     is set exactly when its list is non-empty. Every QUICK block is in the
- *     bin of its size, and quick_count counts them. The top block is FREE and
- *     is in no list.
+ *     exactly when its predecessor is a FREE block other than top, whose
+ *     footer equals its size.
+ *   - Every FREE block but two is in the list of its size class; a bitmap
+ *     bit is set exactly when its list is non-empty. The top block and the
+ *     carve block (small requests cut it from the front) are FREE and in no
+ *     list. Every QUICK block is in the bin of its size, and quick_count
+ *     counts them.
  *   - A header that falls off the chain (merged into a neighbour) never says
  *     USED, so freeing it again is reported, never obeyed.
  *
@@ -174,6 +175,7 @@ static struct heap {
     uptr first;          /* header of the first block; 0 until initialised */
     uptr sentinel;       /* header of the end sentinel; memory ends 8 bytes later */
     uptr top;            /* header of the top block (== sentinel when empty) */
+    uptr carve;          /* header of the carve block, or 0 (see free_lists_take) */
     uptr origin;         /* address of block index 0 (first is index 1) */
     uptr start;          /* first byte taken from the target */
     uptr untouched;      /* bytes at and above this were never written (zero if grown zeroed) */
@@ -238,6 +240,10 @@ static NOINLINE void free_list_insert(uptr b, uint32_t g) {
 }
 
 static NOINLINE void free_list_remove(uptr b) {
+    if (b == heap.carve) {          /* the carve block is in no list */
+        heap.carve = 0;
+        return;
+    }
     unsigned c = sizeclass_of(block_granules(b));
     uint32_t next = block_links(b)[0], prev = block_links(b)[1];
     if (next) block_links(block_at(next))[1] = prev;
@@ -386,7 +392,13 @@ static inline uptr quick_pop(uint32_t g, uint32_t index) {
     return b;
 }
 
+/* Merges the quick bins and lists the carve block, so every free byte is in
+ * a list: before the heap grows, and before a large request takes top. */
 static NOINLINE void quick_flush(void) {
+    if (heap.carve) {
+        free_list_insert(heap.carve, block_granules(heap.carve));
+        heap.carve = 0;
+    }
     if (!heap.quick_count) return;    /* every 64 KiB+ request asks: skip the scan */
     for (uint32_t g = MIN_GRANULES; g <= QUICK_GRANULES; g++) {
         while (heap.quick[g]) {
@@ -398,22 +410,45 @@ static NOINLINE void quick_flush(void) {
     heap.quick_count = 0;
 }
 
-/* A block of at least g granules from the free lists, marked USED, or 0. */
+/* A block of at least g granules from the free lists, marked USED, or 0.
+ *
+ * Small requests that find no close fit split a larger block and keep the
+ * rest as the carve block (dlmalloc's "designated victim"): a free block in
+ * no list that the next small requests cut from the front. A run of small
+ * allocations then lands side by side and costs two header writes each,
+ * instead of a list removal and insertion per split. */
 static NOINLINE uptr free_lists_take(uint32_t g) {
     /* The head of g's own class may be big enough (below 16 granules every
-     * block there is); every block of a larger class is. */
+     * block there is); then the carve block; every block of a larger class is. */
     unsigned c = sizeclass_of(g);
     uptr b = heap.lists[c] ? block_at(heap.lists[c]) : 0;
     if (!b || block_granules(b) < g) {
-        c = sizeclass_find(c + 1);
-        if (c == CLASS_COUNT) return 0;
-        b = block_at(heap.lists[c]);
+        b = heap.carve;
+        if (!b || block_granules(b) < g) {
+            c = sizeclass_find(c + 1);
+            if (c == CLASS_COUNT) return 0;
+            b = block_at(heap.lists[c]);
+        }
     }
     free_list_remove(b);
+    /* Neighbours of a free block are never free: b's header clears
+     * prev_free, and the rest keeps the next block's prev_free set. */
     uint32_t have = block_granules(b);
-    block_write(b, have, STATE_USED);    /* neighbours of a free block are never free */
-    block_set_prev_free(b + block_bytes(have), 0);
-    block_shrink(b, g);
+    if (have - g < MIN_GRANULES) {
+        block_write(b, have, STATE_USED);
+        block_set_prev_free(b + block_bytes(have), 0);
+        return b;
+    }
+    block_write(b, g, STATE_USED);
+    uptr rest = b + block_bytes(g);
+    if (g > QUICK_GRANULES) {
+        free_list_insert(rest, have - g);
+        return b;
+    }
+    if (heap.carve) free_list_insert(heap.carve, block_granules(heap.carve));
+    block_write(rest, have - g, STATE_FREE);
+    *block_footer(rest, have - g) = have - g;
+    heap.carve = rest;
     return b;
 }
 
@@ -838,6 +873,10 @@ size_t lm_check(void) {
     }
     for (uint32_t g = 0; g <= QUICK_GRANULES; g++)
         errors += list_check(heap.quick[g], STATE_QUICK, 0, g, quick_seen, &quick_blocks);
+    if (heap.carve) {
+        errors += block_state(heap.carve) != STATE_FREE || heap.carve == heap.top;
+        listed_blocks++;
+    }
     errors += listed_blocks != free_seen || quick_blocks != quick_seen;
     errors += quick_seen != heap.quick_count;
     return errors;
