@@ -50,10 +50,11 @@
  *   - A header that falls off the chain (merged into a neighbour) never says
  *     USED, so freeing it again is reported, never obeyed.
  *
- * Growth: when neither a bin, a list nor the top can serve a request, the
- * quick bins are flushed (merged), and only then does the heap grow, by at
- * least 1/8 of its size, so a heap of N bytes grows O(log N) times. Requests
- * of 64 KiB and more flush the bins before they take the top, too.
+ * Growth: when neither a bin, a list, the carve block nor the top can serve
+ * a request, the quick bins are flushed (merged) and the carve block listed,
+ * and only then does the heap grow, by at least 1/8 of its size, so a heap
+ * of N bytes grows O(log N) times. Requests of 64 KiB and more flush the
+ * bins before they take the top, too.
  *
  * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
  * each free/realloc/free_sized/usable_size validates its pointer against the
@@ -122,6 +123,12 @@ _Static_assert(LM_TARGET_PAGE_SIZE % GRANULE == 0, "pages are whole granules");
 
 /* Slow and cold paths stay out of line: one copy each keeps the code small. */
 #define NOINLINE    __attribute__((noinline))
+/* Growth and misuse reports run rarely: compile them for size. */
+#ifdef __clang__
+#define COLD        __attribute__((noinline, cold, minsize))
+#else
+#define COLD        __attribute__((noinline, cold))
+#endif
 
 /* ===== Block headers ====================================================== */
 
@@ -267,7 +274,7 @@ static NOINLINE void top_set(uptr t) {
 }
 
 /* Adopts [old_end, old_end + bytes), just obtained from the target. */
-static void heap_adopt(uptr old_end, uptr bytes) {
+static COLD void heap_adopt(uptr old_end, uptr bytes) {
     uptr new_sentinel = old_end + bytes - HEADER;
     if (old_end == heap.sentinel + HEADER) {
         /* Contiguous: the old sentinel becomes part of the top block. */
@@ -292,7 +299,7 @@ static void heap_adopt(uptr old_end, uptr bytes) {
 }
 
 /* Asks the target for at least `bytes` more, preferring a geometric step. */
-static NOINLINE int heap_grow(uptr bytes) {
+static COLD int heap_grow(uptr bytes) {
     uptr footprint = heap.sentinel + HEADER - heap.start;
     uptr step = footprint >> GROWTH_SHIFT;
     if (step < MIN_GROWTH) step = MIN_GROWTH;
@@ -316,7 +323,7 @@ static NOINLINE int heap_grow(uptr bytes) {
     return 0;
 }
 
-static NOINLINE int heap_init(void) {
+static COLD int heap_init(void) {
     uintptr_t start, end;
     lm_target_region(&start, &end);
     uptr fresh = end;    /* only memory grown from here on is known to be zero */
@@ -460,11 +467,8 @@ static uptr top_take(uint32_t g) {
     return b;
 }
 
+/* Serves g granules from anywhere but the quick bins (malloc tried them). */
 static uptr heap_alloc(uint32_t g) {
-    if (g <= QUICK_GRANULES && heap.quick[g]) {
-        uptr b = quick_pop(g, heap.quick[g]);
-        if (b) return b;
-    }
     if (UNLIKELY(!heap.first) && !heap_init()) return 0;
     uptr b = free_lists_take(g);
     if (b) return b;
@@ -492,7 +496,7 @@ static NOINLINE void *malloc_slow(uptr size) {
 
 /* The next block on the chain after `b`, or 0 if b's header is damaged or
  * claims to reach past the sentinel. */
-static NOINLINE uptr chain_next(uptr b) {
+static COLD uptr chain_next(uptr b) {
     if (!header_valid(b) || !block_granules(b)) return 0;
     uptr next = block_next(b);
     return next > b && next <= heap.sentinel ? next : 0;
@@ -503,37 +507,41 @@ enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
 static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size", "malloc" };
 
 /* One line per kind: %o the operation, %p the caller's pointer, %b the block
- * concerned, %h its header, %n the length passed, %s the block's size. */
+ * concerned, %h its header, %n the length passed, %s the block's usable size. */
 #define FREED_BLOCK LM_MISUSE_KIND_COUNT         /* a double free through realloc or usable_size */
 #define WRITTEN_AFTER_FREE (FREED_BLOCK + 1)     /* a quick bin's link was overwritten */
 static const char *const misuse_lines[] = {
-    [LM_MISUSE_DOUBLE_FREE]  = "double free of %p%s",
+    [LM_MISUSE_DOUBLE_FREE]  = "double free of %p (%s-byte block)",
     [LM_MISUSE_NOT_IN_HEAP]  = "%o of %p, which is not in the heap",
     [LM_MISUSE_MISALIGNED]   = "%o of %p, which is not 16-byte aligned",
-    [LM_MISUSE_NOT_A_BLOCK]  = "%o of %p, which is inside the block at %b%s",
-    [LM_MISUSE_WRONG_SIZE]   = "free_sized of %p with wrong length %n%s",
+    [LM_MISUSE_NOT_A_BLOCK]  = "%o of %p, which is inside the block at %b (%s-byte block)",
+    [LM_MISUSE_WRONG_SIZE]   = "free_sized of %p with wrong length %n (%s-byte block)",
     [LM_MISUSE_CORRUPTED]    = "corrupted block header at %h, found by %o of %p",
-    [FREED_BLOCK]            = "%o of freed block %p%s",
+    [FREED_BLOCK]            = "%o of freed block %p (%s-byte block)",
     [WRITTEN_AFTER_FREE]     = "a freed %n-byte block was written after free, found by malloc",
 };
 
 typedef struct line { char text[200]; size_t len; } line;
 
-static NOINLINE void line_text(line *l, const char *s) {
-    while (*s && l->len < sizeof l->text) l->text[l->len++] = *s++;
+static COLD void line_put(line *l, char c) {
+    if (l->len < sizeof l->text) l->text[l->len++] = c;
 }
 
-static NOINLINE void line_number(line *l, uint64_t v, unsigned base) {
+static COLD void line_text(line *l, const char *s) {
+    while (*s) line_put(l, *s++);
+}
+
+static COLD void line_number(line *l, uint64_t v, unsigned base) {
     char digits[24];
     int n = 0;
     if (base == 16) line_text(l, "0x");
     do { digits[n++] = "0123456789abcdef"[v % base]; v /= base; } while (v);
-    while (n && l->len < sizeof l->text) l->text[l->len++] = digits[--n];
+    while (n) line_put(l, digits[--n]);
 }
 
 /* Reports misuse of `ptr` in `op`; `b` is the block concerned (0 if none).
  * Returns only under LM_POLICY_CONTINUE: the caller then refuses the call. */
-static NOINLINE void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr length) {
+static COLD void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr length) {
     uptr usable = b && kind != LM_MISUSE_CORRUPTED ? block_usable(block_granules(b)) : 0;
     const char *t = misuse_lines[op == OP_MALLOC ? WRITTEN_AFTER_FREE
                                  : kind == LM_MISUSE_DOUBLE_FREE && op > OP_FREE_SIZED ? FREED_BLOCK : kind];
@@ -541,20 +549,15 @@ static NOINLINE void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, u
     l.len = 0;
     line_text(&l, "lmalloc: ");
     for (; *t; t++) {
-        if (*t != '%') {
-            if (l.len < sizeof l.text) l.text[l.len++] = *t;
-            continue;
-        }
-        switch (*++t) {
-        case 'o': line_text(&l, op_names[op]); break;
-        case 'p': line_number(&l, ptr, 16); break;
-        case 'b': line_number(&l, b + HEADER, 16); break;
-        case 'h': line_number(&l, b, 16); break;
-        case 'n': line_number(&l, length, 10); break;
-        default:
-            line_text(&l, " (");
-            line_number(&l, usable, 10);
-            line_text(&l, "-byte block)");
+        char c = *t;
+        if (c != '%') {
+            line_put(&l, c);
+        } else if ((c = *++t) == 'o') {
+            line_text(&l, op_names[op]);
+        } else {
+            /* Lengths and sizes in decimal, addresses in hex. */
+            uint64_t v = c == 'p' ? ptr : c == 'b' ? b + HEADER : c == 'h' ? b : c == 'n' ? length : usable;
+            line_number(&l, v, c == 'n' || c == 's' ? 10 : 16);
         }
     }
     heap.misuse_count++;
@@ -564,48 +567,42 @@ static NOINLINE void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, u
 }
 
 /* Bin g led to something that is not a freed block of its size: a freed
- * block's link was overwritten. Reports it, then rebuilds every bin from the
- * chain, whose headers are checked, so the heap stays consistent. Returns 0:
- * the caller goes on to the slow path (under LM_POLICY_CONTINUE). */
-static NOINLINE uptr quick_damaged(uint32_t g) {
+ * block's link was overwritten. Reports it, then empties the bins and merges
+ * every QUICK block found on the chain, whose headers are checked, so the
+ * heap stays consistent. (A merge leaves the merged-away headers intact, so
+ * the walk goes on through them.) Returns 0: the caller goes on to the slow
+ * path (under LM_POLICY_CONTINUE). */
+static COLD uptr quick_damaged(uint32_t g) {
     misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(g));
     for (uint32_t bin = 0; bin <= QUICK_GRANULES; bin++) heap.quick[bin] = 0;
     heap.quick_count = 0;
-    for (uptr b = heap.first; b && b < heap.sentinel; b = chain_next(b)) {
-        uint32_t size = block_granules(b);
-        if (block_state(b) == STATE_QUICK && size <= QUICK_GRANULES) {
-            block_links(b)[0] = heap.quick[size];
-            heap.quick[size] = block_index(b);
-            heap.quick_count++;
-        }
-    }
+    for (uptr b = heap.first; b && b < heap.sentinel; b = chain_next(b))
+        if (block_state(b) == STATE_QUICK) block_release(b);
     return 0;
 }
 
 /* A pointer failed the fast check: say exactly what is wrong with it. */
-static NOINLINE void pointer_rejected(void *ptr, enum op op) {
-    uptr p = (uptr)ptr, b = p - HEADER;
+static COLD void pointer_rejected(void *ptr, enum op op) {
+    uptr p = (uptr)ptr, b = p - HEADER, block = 0;
+    lm_misuse_kind kind = LM_MISUSE_NOT_IN_HEAP;
     if (!p) return;                                   /* NULL is never misuse */
     if (!heap.first || p < heap.first + HEADER || p >= heap.sentinel) {
-        misuse(LM_MISUSE_NOT_IN_HEAP, op, p, 0, 0);
+        /* not in the heap */
     } else if (p % GRANULE) {
-        misuse(LM_MISUSE_MISALIGNED, op, p, 0, 0);
+        kind = LM_MISUSE_MISALIGNED;
     } else if (header_valid(b)) {
-        uint32_t state = block_state(b);
-        misuse(state == STATE_FENCE ? LM_MISUSE_NOT_IN_HEAP : LM_MISUSE_DOUBLE_FREE, op, p,
-               state == STATE_FENCE ? 0 : b, 0);
+        if (block_state(b) != STATE_FENCE) kind = LM_MISUSE_DOUBLE_FREE, block = b;
     } else {
         /* Walk the chain to b: it is inside a block, or it is a block whose
          * header was overwritten, or the chain breaks before it. */
         uptr at = heap.first, prev = 0;
         while (at && at < b) { prev = at; at = chain_next(at); }
         if (!at || at == b)
-            misuse(LM_MISUSE_CORRUPTED, op, p, at ? at : prev, 0);
-        else if (block_state(prev) == STATE_FENCE)
-            misuse(LM_MISUSE_NOT_IN_HEAP, op, p, 0, 0);
-        else
-            misuse(LM_MISUSE_NOT_A_BLOCK, op, p, prev, 0);
+            kind = LM_MISUSE_CORRUPTED, block = at ? at : prev;
+        else if (block_state(prev) != STATE_FENCE)
+            kind = LM_MISUSE_NOT_A_BLOCK, block = prev;
     }
+    misuse(kind, op, p, block, 0);
 }
 
 /* ===== Fast path and public API =========================================== */
@@ -630,7 +627,12 @@ NOINLINE void *lm_malloc(size_t size) {
     return malloc_slow(size);
 }
 
-static inline void block_free_inline(uptr b) {
+void lm_free(void *ptr) {
+    uptr b = (uptr)ptr - HEADER;
+    if (UNLIKELY(!block_is_live(b))) {
+        pointer_rejected(ptr, OP_FREE);
+        return;
+    }
     uint32_t g = block_granules(b);
     if (LIKELY(g <= QUICK_GRANULES)) {
         block_set_state(b, STATE_QUICK);
@@ -641,18 +643,6 @@ static inline void block_free_inline(uptr b) {
         return;
     }
     block_release(b);
-}
-
-/* lm_free has the fast path inline; the other callers share one copy. */
-static NOINLINE void block_free(uptr b) { block_free_inline(b); }
-
-void lm_free(void *ptr) {
-    uptr b = (uptr)ptr - HEADER;
-    if (UNLIKELY(!block_is_live(b))) {
-        pointer_rejected(ptr, OP_FREE);
-        return;
-    }
-    block_free_inline(b);
 }
 
 void lm_free_sized(void *ptr, size_t size) {
@@ -668,7 +658,7 @@ void lm_free_sized(void *ptr, size_t size) {
         misuse(LM_MISUSE_WRONG_SIZE, OP_FREE_SIZED, (uptr)ptr, b, size);
         return;
     }
-    block_free(b);
+    lm_free(ptr);   /* checks the header again: one copy of the free path */
 }
 
 void *lm_calloc(size_t count, size_t size) {
@@ -704,7 +694,7 @@ void *lm_realloc(void *ptr, size_t size) {
         return 0;
     }
     if (!size) {
-        block_free(b);
+        lm_free(ptr);
         return 0;
     }
     if (size > MAX_REQUEST) {
@@ -748,7 +738,7 @@ void *lm_realloc(void *ptr, size_t size) {
         return ptr;
     }
     __builtin_memcpy(moved, ptr, block_usable(have) < size ? block_usable(have) : size);
-    block_free(b);
+    lm_free(ptr);
     return moved;
 }
 
