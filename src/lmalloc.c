@@ -467,7 +467,8 @@ static uptr top_take(uint32_t g) {
     return b;
 }
 
-/* Serves g granules from anywhere but the quick bins (malloc tried them). */
+/* Serves g granules from anywhere but the quick bins: lm_malloc tries them
+ * first, and aligned_alloc's padded sizes rarely match one. */
 static uptr heap_alloc(uint32_t g) {
     if (UNLIKELY(!heap.first) && !heap_init()) return 0;
     uptr b = free_lists_take(g);
