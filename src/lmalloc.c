@@ -399,13 +399,16 @@ static inline uptr quick_pop(uint32_t g, uint32_t index) {
     return b;
 }
 
+/* Puts the carve block, if any, into its list. */
+static void carve_list(void) {
+    if (heap.carve) free_list_insert(heap.carve, block_granules(heap.carve));
+    heap.carve = 0;
+}
+
 /* Merges the quick bins and lists the carve block, so every free byte is in
  * a list: before the heap grows, and before a large request takes top. */
 static NOINLINE void quick_flush(void) {
-    if (heap.carve) {
-        free_list_insert(heap.carve, block_granules(heap.carve));
-        heap.carve = 0;
-    }
+    carve_list();
     if (!heap.quick_count) return;    /* every 64 KiB+ request asks: skip the scan */
     for (uint32_t g = MIN_GRANULES; g <= QUICK_GRANULES; g++) {
         while (heap.quick[g]) {
@@ -452,7 +455,7 @@ static NOINLINE uptr free_lists_take(uint32_t g) {
         free_list_insert(rest, have - g);
         return b;
     }
-    if (heap.carve) free_list_insert(heap.carve, block_granules(heap.carve));
+    carve_list();
     block_write(rest, have - g, STATE_FREE);
     *block_footer(rest, have - g) = have - g;
     heap.carve = rest;
@@ -592,16 +595,22 @@ static COLD void pointer_rejected(void *ptr, enum op op) {
     } else if (p % GRANULE) {
         kind = LM_MISUSE_MISALIGNED;
     } else if (header_valid(b)) {
-        if (block_state(b) != STATE_FENCE) kind = LM_MISUSE_DOUBLE_FREE, block = b;
+        if (block_state(b) != STATE_FENCE) {
+            kind = LM_MISUSE_DOUBLE_FREE;
+            block = b;
+        }
     } else {
         /* Walk the chain to b: it is inside a block, or it is a block whose
          * header was overwritten, or the chain breaks before it. */
         uptr at = heap.first, prev = 0;
         while (at && at < b) { prev = at; at = chain_next(at); }
-        if (!at || at == b)
-            kind = LM_MISUSE_CORRUPTED, block = at ? at : prev;
-        else if (block_state(prev) != STATE_FENCE)
-            kind = LM_MISUSE_NOT_A_BLOCK, block = prev;
+        if (!at || at == b) {
+            kind = LM_MISUSE_CORRUPTED;
+            block = at ? at : prev;
+        } else if (block_state(prev) != STATE_FENCE) {
+            kind = LM_MISUSE_NOT_A_BLOCK;
+            block = prev;
+        }
     }
     misuse(kind, op, p, block, 0);
 }
