@@ -24,7 +24,8 @@
  *
  *   The last block before the end is `top`, free space never handed out yet
  *   or given back at the end; after it a zero-size sentinel header closes the
- *   chain.
+ *   chain. Top has no header: `top` and the sentinel bound it, so carving a
+ *   block from it writes just that block's header.
  *
  * States
  *   USED   handed to the caller.
@@ -34,19 +35,18 @@
  *          program tearing down a structure) merges them instead of leaving
  *          thousands of small blocks to pin holes.
  *   FREE   in a size-class list (TLSF: first level a power of two, second
- *          level 16 linear steps) or the top block; merged with free neighbours.
+ *          level 16 linear steps); merged with free neighbours and with top.
  *   FENCE  the end sentinel, or memory that another party grew.
  *
  * Invariants (lm_check verifies each one)
- *   - The chain runs from `first` to the sentinel; every header's check holds.
- *   - No two FREE blocks are neighbours; a block's prev_free bit is set
- *     exactly when its predecessor is a FREE block other than top, whose
+ *   - The chain runs from `first` to `top`; every header's check holds.
+ *   - No two FREE blocks are neighbours, and none precedes top; a block's
+ *     prev_free bit is set exactly when its predecessor is FREE, whose
  *     footer equals its size.
- *   - Every FREE block but two is in the list of its size class; a bitmap
- *     bit is set exactly when its list is non-empty. The top block and the
- *     carve block (small requests cut it from the front) are FREE and in no
- *     list. Every QUICK block is in the bin of its size, and quick_count
- *     counts them.
+ *   - Every FREE block but one is in the list of its size class; a bitmap
+ *     bit is set exactly when its list is non-empty. The carve block (small
+ *     requests cut it from the front) is FREE and in no list. Every QUICK
+ *     block is in the bin of its size, and quick_count counts them.
  *   - A header that falls off the chain (merged into a neighbour) never says
  *     USED, so freeing it again is reported, never obeyed.
  *
@@ -263,14 +263,12 @@ static NOINLINE void free_list_remove(uptr b) {
 
 /* ===== Page layer: taking memory from the target ========================== */
 
-/* Moves the top block to start at `t`; the new top has never been handed out
- * beyond `untouched`, so record that its header is written. */
-static NOINLINE void top_set(uptr t) {
+/* Moves the top block to start at `t`. Top has no header of its own (its
+ * bounds are `top` and `sentinel`), so carving from it writes one header;
+ * everything below it may have been handed out, so `untouched` rises. */
+static inline void top_set(uptr t) {
     heap.top = t;
-    if (t != heap.sentinel) {
-        block_write(t, top_granules(), STATE_FREE);
-        if (heap.untouched < t + HEADER) heap.untouched = t + HEADER;
-    }
+    if (heap.untouched < t) heap.untouched = t;
 }
 
 /* Adopts [old_end, old_end + bytes), just obtained from the target. */
@@ -280,7 +278,6 @@ static COLD void heap_adopt(uptr old_end, uptr bytes) {
         /* Contiguous: the old sentinel becomes part of the top block. */
         if (LM_GROWN_MEMORY_ZEROED) block_words(heap.sentinel)[0] = block_words(heap.sentinel)[1] = 0;
         heap.sentinel = new_sentinel;
-        top_set(heap.top);
     } else {
         /* Someone else grew memory in between: fence off their part (and a
          * top too small to list), list our old top, and start a new top. */
@@ -580,7 +577,7 @@ static COLD uptr quick_damaged(uint32_t g) {
     misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(g));
     for (uint32_t bin = 0; bin <= QUICK_GRANULES; bin++) heap.quick[bin] = 0;
     heap.quick_count = 0;
-    for (uptr b = heap.first; b && b < heap.sentinel; b = chain_next(b))
+    for (uptr b = heap.first; b && b < heap.top; b = chain_next(b))
         if (block_state(b) == STATE_QUICK) block_release(b);
     return 0;
 }
@@ -599,6 +596,8 @@ static COLD void pointer_rejected(void *ptr, enum op op) {
             kind = LM_MISUSE_DOUBLE_FREE;
             block = b;
         }
+    } else if (b >= heap.top) {
+        /* in the top block, which holds no blocks: not in the heap */
     } else {
         /* Walk the chain to b: it is inside a block, or it is a block whose
          * header was overwritten, or the chain breaks before it. */
@@ -797,7 +796,7 @@ void lm_stats(lm_stats_t *out) {
     lm_stats_t s = { 0 };
     uint64_t blocks = 0;
     if (heap.first) {
-        for (uptr b = heap.first; b && b < heap.sentinel; b = chain_next(b)) {
+        for (uptr b = heap.first; b && b < heap.top; b = chain_next(b)) {
             blocks++;
             if (block_state(b) == STATE_USED) {
                 s.live_blocks++;
@@ -824,7 +823,7 @@ static size_t list_check(uint32_t index, uint32_t state, unsigned sizeclass, uin
     for (; index; index = block_links(block_at(index))[0]) {
         uptr b = block_at(index);
         if (index > max_index || b < heap.first || !header_valid(b) || block_state(b) != state ||
-            b == heap.top || ++*count > limit) return errors + 1;
+            b >= heap.top || ++*count > limit) return errors + 1;
         if (state == STATE_FREE) {
             errors += sizeclass_of(block_granules(b)) != sizeclass;
             errors += block_links(b)[1] != prev;
@@ -840,29 +839,28 @@ size_t lm_check(void) {
     if (!heap.first) return 0;
     size_t errors = 0;
     uint64_t listed_blocks = 0, quick_blocks = 0, free_seen = 0, quick_seen = 0;
-    int prev_free = 0, top_seen = heap.top == heap.sentinel;
+    int prev_free = 0;
     uptr b = heap.first;
-    while (b < heap.sentinel) {
+    while (b < heap.top) {
         uptr next = chain_next(b);
         if (!next) { errors++; break; }
         uint32_t g = block_granules(b), state = block_state(b);
         errors += !!(block_tag(b) & PREV_FREE) != prev_free;
         errors += state == STATE_FREE && prev_free;                 /* two free neighbours */
-        if (b == heap.top) {
-            top_seen = 1;
-            errors += state != STATE_FREE || next != heap.sentinel;
-        } else if (state == STATE_FREE) {
+        if (state == STATE_FREE) {
             free_seen++;
             errors += g < MIN_GRANULES || *block_footer(b, g) != g;
         } else if (state == STATE_QUICK) {
             quick_seen++;
             errors += g > QUICK_GRANULES;
         }
-        prev_free = state == STATE_FREE && b != heap.top;
+        prev_free = state == STATE_FREE;
         b = next;
     }
-    errors += b != heap.sentinel || !top_seen;
-    errors += !header_valid(heap.sentinel) || block_state(heap.sentinel) != STATE_FENCE;
+    /* The chain reaches top exactly, and a free block before it would have merged. */
+    errors += b != heap.top || prev_free || heap.top > heap.sentinel;
+    errors += !header_valid(heap.sentinel) || block_state(heap.sentinel) != STATE_FENCE ||
+              (block_tag(heap.sentinel) & PREV_FREE);
     for (unsigned fl = 0; fl < FL_COUNT; fl++) {
         errors += !!(heap.fl_bitmap & (1u << fl)) != !!heap.sl_bitmap[fl];
         for (unsigned sl = 0; sl < SL_COUNT; sl++) {
@@ -874,7 +872,7 @@ size_t lm_check(void) {
     for (uint32_t g = 0; g <= QUICK_GRANULES; g++)
         errors += list_check(heap.quick[g], STATE_QUICK, 0, g, quick_seen, &quick_blocks);
     if (heap.carve) {
-        errors += block_state(heap.carve) != STATE_FREE || heap.carve == heap.top;
+        errors += block_state(heap.carve) != STATE_FREE || heap.carve >= heap.top;
         listed_blocks++;
     }
     errors += listed_blocks != free_seen || quick_blocks != quick_seen;
