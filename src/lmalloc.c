@@ -211,7 +211,7 @@ static inline unsigned msb32(uint32_t x) { return 31u - (unsigned)__builtin_clz(
 static inline unsigned lsb32(uint32_t x) { return (unsigned)__builtin_ctz(x); }
 
 /* The class whose blocks are at least 2^fl-ish: blocks of `g` granules live here. */
-static unsigned sizeclass_of(uint32_t g) {
+static NOINLINE unsigned sizeclass_of(uint32_t g) {
     if (g < SL_COUNT) return g;
     unsigned m = msb32(g);
     return (m - SL_SHIFT + 1) * SL_COUNT + ((g >> (m - SL_SHIFT)) - SL_COUNT);
@@ -267,7 +267,7 @@ static NOINLINE void free_list_remove(uptr b) {
 /* Moves the top block to start at `t`. Top has no header of its own (its
  * bounds are `top` and `sentinel`), so carving from it writes one header;
  * everything below it may have been handed out, so `untouched` rises. */
-static inline void top_set(uptr t) {
+static NOINLINE void top_set(uptr t) {
     heap.top = t;
     if (heap.untouched < t) heap.untouched = t;
 }
@@ -326,13 +326,12 @@ static COLD int heap_init(void) {
     lm_target_region(&start, &end);
     uptr fresh = end;    /* only memory grown from here on is known to be zero */
     if (end - start < 4 * GRANULE) {
-        /* Too little to start with: take a first step from the target. */
-        uptr old_end = lm_target_grow(MIN_GROWTH);
-        if (old_end == LM_TARGET_GROW_FAILED) return 0;
+        /* Too little to start with (those few bytes stay unused): start in
+         * a first step from the target. */
+        if ((start = lm_target_grow(MIN_GROWTH)) == LM_TARGET_GROW_FAILED) return 0;
         heap.grow_calls++;
-        if (old_end != end) start = old_end;   /* not contiguous: use the new part only */
-        fresh = old_end;
-        end = old_end + MIN_GROWTH;
+        fresh = start;
+        end = start + MIN_GROWTH;
     }
     /* An empty chain (the sentinel at the first block) that then adopts the
      * region as if it had just grown. */
@@ -407,7 +406,6 @@ static void carve_list(void) {
  * a list: before the heap grows, and before a large request takes top. */
 static NOINLINE void quick_flush(void) {
     carve_list();
-    if (!heap.quick_count) return;    /* every 64 KiB+ request asks: skip the scan */
     for (uint32_t g = MIN_GRANULES; g <= QUICK_GRANULES; g++) {
         while (heap.quick[g]) {
             uptr b = block_at(heap.quick[g]);
@@ -496,10 +494,10 @@ static NOINLINE void *malloc_slow(uptr size) {
 
 /* ===== Misuse reports ===================================================== */
 
-/* The next block on the chain after `b`, or 0 if b's header is damaged or
- * claims to reach past the sentinel. */
+/* The next block on the chain after `b`, or 0 if b's header is damaged,
+ * says it is empty, or claims to reach past the sentinel. */
 static COLD uptr chain_next(uptr b) {
-    if (!header_valid(b) || !block_granules(b)) return 0;
+    if (!header_valid(b)) return 0;
     uptr next = block_next(b);
     return next > b && next <= heap.sentinel ? next : 0;
 }
@@ -533,7 +531,7 @@ static COLD void line_text(line *l, const char *s) {
     while (*s) line_put(l, *s++);
 }
 
-static COLD void line_number(line *l, uint64_t v, unsigned base) {
+static COLD void line_number(line *l, uptr v, unsigned base) {
     char digits[24];
     int n = 0;
     if (base == 16) line_text(l, "0x");
@@ -558,7 +556,7 @@ static COLD void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr 
             line_text(&l, op_names[op]);
         } else {
             /* Lengths and sizes in decimal, addresses in hex. */
-            uint64_t v = c == 'p' ? ptr : c == 'b' ? b + HEADER : c == 'h' ? b : c == 'n' ? length : usable;
+            uptr v = c == 'p' ? ptr : c == 'b' ? b + HEADER : c == 'h' ? b : c == 'n' ? length : usable;
             line_number(&l, v, c == 'n' || c == 's' ? 10 : 16);
         }
     }
@@ -576,7 +574,7 @@ static COLD void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr 
  * path (under LM_POLICY_CONTINUE). */
 static COLD uptr quick_damaged(uint32_t g) {
     misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(g));
-    for (uint32_t bin = 0; bin <= QUICK_GRANULES; bin++) heap.quick[bin] = 0;
+    __builtin_memset(heap.quick, 0, sizeof heap.quick);
     heap.quick_count = 0;
     for (uptr b = heap.first; b && b < heap.top; b = chain_next(b))
         if (block_state(b) == STATE_QUICK) block_release(b);
@@ -673,12 +671,10 @@ void lm_free_sized(void *ptr, size_t size) {
 
 void *lm_calloc(size_t count, size_t size) {
     /* A division, not __builtin_mul_overflow: on wasm64 that needs a 128-bit
-     * multiply from a runtime library a freestanding module lacks. */
-    if (size && count > MAX_REQUEST / size) {
-        heap.failed_allocs++;
-        return 0;
-    }
-    size_t total = count * size;
+     * multiply from a runtime library a freestanding module lacks. An
+     * overflowing product asks for more than any heap holds: malloc refuses
+     * it and counts the failure. */
+    size_t total = size && count > MAX_REQUEST / size ? SIZE_MAX : count * size;
     uptr fresh = heap.untouched;
     void *p = lm_malloc(total);
     /* Memory above `untouched` still holds the zeros it was grown with. */
@@ -707,10 +703,7 @@ void *lm_realloc(void *ptr, size_t size) {
         lm_free(ptr);
         return 0;
     }
-    if (size > MAX_REQUEST) {
-        heap.failed_allocs++;
-        return 0;
-    }
+    if (size > MAX_REQUEST) return lm_malloc(size);   /* refused and counted; ptr stays */
     uint32_t want = request_granules(size), have = block_granules(b);
     if (want <= have) {
         /* Shrink in place, unless a large block keeps under a quarter of
