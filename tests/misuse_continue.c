@@ -118,6 +118,27 @@ static void parked_free(void)
         lm_free(parked[--parked_count]);
 }
 
+/* The free end of the heap: a block freed back into it is reported as a
+ * double free with its own size, and a pointer further into that free end,
+ * where no block starts, as not in the heap. Runs before anything else is
+ * freed, so the block comes from the free end and merges back into it. */
+static void test_free_end(void)
+{
+    current_case = "free end of the heap";
+    char *last = lm_malloc(4096);
+    REQUIRE(last != NULL);
+    uint64_t usable = lm_usable_size(last);
+    tl_memset(last, 0, usable);
+    lm_free(last);
+    lm_free(last);
+    expect_misuse(LM_MISUSE_DOUBLE_FREE, last, usable);
+    char *beyond = last + 1024;
+    lm_free(beyond);
+    expect_misuse(LM_MISUSE_NOT_IN_HEAP, beyond, 0);
+    CHECK_EQ(lm_usable_size(beyond), 0);
+    expect_misuse(LM_MISUSE_NOT_IN_HEAP, beyond, 0);
+}
+
 static void test_double_free(void)
 {
     static const size_t sizes[] = { 0, 64, 1000, 5000, 200000 };
@@ -357,6 +378,8 @@ int main(int argc, char **argv)
     lm_last_misuse(&none);
     CHECK_EQ(none.kind, LM_MISUSE_NONE);
 
+    tl_printf("  free end of the heap\n");
+    test_free_end();
     tl_printf("  double free\n");
     test_double_free();
     tl_printf("  not in heap\n");
