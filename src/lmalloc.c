@@ -153,7 +153,7 @@ static inline uint32_t header_check(uptr b, uint32_t granules) {
     return (((uint32_t)b ^ (granules * 0x85EBCA77u)) * 0x9E3779B1u) & CHECK_MASK;
 }
 
-/* Out of line: the hash is a dozen instructions, and no fast path writes a header. */
+/* Out of line: one copy serves every slow path (no fast path writes a header). */
 static NOINLINE void block_write(uptr b, uint32_t granules, uint32_t flags) {
     block_words(b)[0] = granules;
     block_words(b)[1] = header_check(b, granules) | flags;
@@ -288,8 +288,7 @@ static COLD void heap_adopt(uptr old_end, uptr bytes) {
         block_write(fence, (uint32_t)((old_end - HEADER - fence) >> GRANULE_SHIFT), STATE_FENCE);
         if (fence != old_top && old_top_granules) free_list_insert(old_top, old_top_granules);
         heap.sentinel = new_sentinel;
-        heap.untouched = old_end - HEADER;   /* all below the new top counts as written */
-        top_set(old_end - HEADER);
+        top_set(old_end - HEADER);   /* all below the new top counts as written */
     }
     block_write(heap.sentinel, 0, STATE_FENCE);
     uptr footprint = heap.sentinel + HEADER - heap.start;
