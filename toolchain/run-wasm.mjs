@@ -208,6 +208,13 @@ try {
   const module = new WebAssembly.Module(bytes);
   const instance = new WebAssembly.Instance(module, { host, lmalloc });
   memory = instance.exports.memory;
+  // A resizable buffer keeps memory.grow cheap (why: targets/js/lmalloc.js).
+  // Engines without one, and memories without a maximum (toResizableBuffer
+  // throws), keep the classic buffer; so does LM_WASM_BUFFER=fixed, which
+  // measures what growth costs without one.
+  if (process.env.LM_WASM_BUFFER !== 'fixed' && typeof memory.toResizableBuffer === 'function') {
+    try { memory.toResizableBuffer(); } catch { /* no maximum: classic buffer */ }
+  }
   if (typeof instance.exports._start !== 'function') fail(`${modulePath} exports no _start`);
   instance.exports._start();
   fail(`${modulePath}: _start returned without calling exit`);

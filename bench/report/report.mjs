@@ -128,7 +128,7 @@ const machine = [
   ['memory', `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`],
   ['OS', `${command('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']) || os.type()} (kernel ${os.release()})`],
   ['compiler', `${command('clang-14', ['--version']).split('\n')[0]}, -O2, for all three targets`],
-  ['wasm engines', `${exists(node24) ? `node ${command(node24, ['--version'])} (workloads), ` : ''}node ${command('node', ['--version'])}${exists(node24) ? ' (growth comparison)' : ' (workloads; node 24 missing)'}`],
+  ['wasm engines', `${exists(node24) ? `node ${command(node24, ['--version'])} with a resizable memory buffer (workloads), ` : ''}node ${command('node', ['--version'])}${exists(node24) ? ' (growth comparison)' : ' (workloads; node 24 missing)'}`],
   ['glibc', command('sh', ['-c', 'ldd --version | head -1']).replace(/^ldd /, '')],
   ['google-benchmark', packageVersion('libbenchmark-dev')],
   ['mimalloc / jemalloc / tcmalloc', `${packageVersion('libmimalloc-dev')} / ${packageVersion('libjemalloc-dev')} / ${packageVersion('libgoogle-perftools-dev')} (Debian)`],
@@ -349,7 +349,10 @@ if (exists(growthDir)) {
   line();
   line('Median µs per growth call (memory.grow natively: mprotect of the reservation) by increment, at a memory ' +
        'size; first touch = µs per 64 KiB page to write the new memory once (increments ≤ 256 pages). ' +
-       '"max"/"nomax": module declares a maximum or not.');
+       '"max"/"nomax": module declares a maximum or not. On Node 24, "max" runs with a resizable buffer ' +
+       '(`memory.toResizableBuffer()`, flag --experimental-wasm-rab-integration) and "max-fixed" with the classic ' +
+       'one, which V8 replaces by a new ArrayBuffer for the whole memory on every grow, with GC work once memory ' +
+       'passes ~64 MiB; node 20 and "nomax" (no maximum) always use the classic buffer.');
   line();
   table(['engine', 'memory', '+1 page', '+16', '+256', '+4096', 'first touch'], rows, ['l', 'l']);
   if (points.length) charts.push(growthChart(points));

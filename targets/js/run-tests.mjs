@@ -11,7 +11,9 @@ const build = path.resolve(here, '..', '..', 'build');
 const suites = fs.readdirSync(path.join(here, 'test')).filter((name) => name.endsWith('.test.mjs'))
   .map((name) => path.join(here, 'test', name));
 const flags = ['--expose-gc'];
+// The flags toolchain/node passes: memory64 on node 20, resizable buffers on Node 24.
 if (Number(process.versions.node.split('.')[0]) < 24) flags.push('--experimental-wasm-memory64');
+else flags.push('--experimental-wasm-rab-integration');
 
 let ran = 0, failed = 0;
 for (const bits of [32, 64]) {
