@@ -226,6 +226,8 @@ async function runBuild(name) {
     window.lmallocResults[name] = {
       ok: true, pointerBits: heap.pointerBits, ops, liveAtEnd, usedCells: figures.usedCells,
       peakFootprint: final.peakFootprint, growCalls: final.growCalls, check,
+      resizableBuffer: heap.resizableBuffer,
+      engineHasResizableBuffers: typeof WebAssembly.Memory.prototype.toResizableBuffer === 'function',
     };
   } catch (error) {
     map.status.textContent = `error: ${error.message}`;

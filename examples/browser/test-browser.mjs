@@ -4,7 +4,8 @@
 //   node test-browser.mjs --serve --wasm32 ... --wasm64 ...    (serve only, for a real browser)
 //
 // The test passes when both builds ran the workload with lm_check() clean,
-// the page logged no console error, and both heap maps drew used blocks.
+// the page logged no console error, both heap maps drew used blocks, and the
+// heap has a resizable buffer exactly when the browser offers one.
 // Needs Debian's chromium (/usr/bin/chromium) and playwright-core installed
 // next to this file (npm ci --prefix examples/browser); toolchain/setup.sh
 // installs both.
@@ -124,6 +125,10 @@ if (args.serve) {
         if (result.pointerBits !== (name === 'wasm64' ? 64 : 32)) problems.push(`${name}: ran as wasm${result.pointerBits}`);
         if (result.check !== 0) problems.push(`${name}: lm_check() = ${result.check}`);
         if (!(result.usedCells > 0)) problems.push(`${name}: the map shows no used block`);
+        // Where the browser offers resizable buffers, the library must have switched to one.
+        if (result.resizableBuffer !== result.engineHasResizableBuffers) {
+          problems.push(`${name}: resizableBuffer ${result.resizableBuffer}, engine offers one: ${result.engineHasResizableBuffers}`);
+        }
       }
       if (!(drawn[name] > 1000)) problems.push(`${name}: the heap map did not render (${drawn[name]} block pixels)`);
     }

@@ -42,7 +42,12 @@ export declare class LmallocStoppedError extends Error {
 export interface InstantiateOptions {
   /** Extra imports; `lmalloc.report` is provided by the library. */
   imports?: WebAssembly.Imports;
-  /** For modules that import their memory: use this memory. */
+  /**
+   * For modules that import their memory: use this memory. Its buffer mode is
+   * the caller's: it is never switched to a resizable buffer (switching would
+   * detach views of it the caller holds); call `memory.toResizableBuffer()`
+   * yourself before instantiating for cheap growth.
+   */
   memory?: WebAssembly.Memory;
   /** For modules that import their memory: create it with this maximum (pages of 64 KiB). */
   maximumPages?: number;
@@ -56,6 +61,16 @@ export interface InstantiateOptions {
   onMisuse?: (error: LmallocError) => void;
   /** Report Blocks garbage-collected without free(); a function receives the reports. */
   trackUnfreed?: boolean | ((report: UnfreedReport) => void);
+  /**
+   * Default true: where the engine has `WebAssembly.Memory.prototype.toResizableBuffer`
+   * (Node 24 with --experimental-wasm-rab-integration; not node 20), a memory
+   * the library owns (exported, or created for an import) gets a resizable
+   * buffer. In V8 each grow of a classic buffer costs ~50 us past 64 MiB of
+   * memory and ~2.5 ms at 3 GiB; a resizable one grows in ~1 us at any size
+   * and stays the same object, so views made before growth stay valid.
+   * false keeps the classic buffer. Ignored for `memory`.
+   */
+  resizableBuffer?: boolean;
 }
 
 export interface Stats {
@@ -166,6 +181,8 @@ export declare class Lmalloc {
   readonly is64: boolean;
   readonly pointerBits: 32 | 64;
   readonly byteLength: number;
+  /** true when memory.buffer is resizable: growth keeps it and every view of it valid. */
+  readonly resizableBuffer: boolean;
   readonly stoppedBy: LmallocError | null;
 
   /** Seed ABI: 0 for len 0 or failure. */

@@ -12,10 +12,14 @@
 //   i.e. a BigInt in JS. Callers use plain numbers on both widths (exact up to
 //   2^53); the conversion happens in exactly one place, `Boundary`, and every
 //   export is called through wrappers built from one signature table.
-// - Growth. memory.grow detaches the old ArrayBuffer: a typed array made
-//   before a call that grew memory reads as empty. Views are therefore made
-//   from the current `memory.buffer` at the moment of use, and a `HeapView`
-//   kept across calls re-creates its array whenever the buffer changed.
+// - Growth. With a classic (fixed-length) buffer, memory.grow detaches the old
+//   ArrayBuffer, so a typed array made before a call that grew memory reads as
+//   empty: views are made from the current `memory.buffer` at the moment of
+//   use, and a `HeapView` re-creates its array whenever the buffer changed.
+//   V8 also makes each new buffer costly (past ~64 MiB a one-page grow takes
+//   ~50 us of GC work, milliseconds at GiB sizes; ~1 us with a resizable
+//   buffer), so memories the library owns get a resizable buffer where the
+//   engine offers `toResizableBuffer`: it grows in place and views stay valid.
 // - Ownership. Pointers dropped without a free leak silently. `withAlloc`,
 //   scopes (`using` on Node 24), leak checks and an opt-in
 //   FinalizationRegistry make the owner explicit or the leak visible.
@@ -227,7 +231,8 @@ function i32In(value, what) {
 
 /**
  * A typed-array window on the heap that survives memory growth: `.array`
- * re-creates the typed array from the current buffer whenever memory grew.
+ * re-creates the typed array whenever growth replaced the buffer (a
+ * resizable buffer is never replaced, so its array is kept).
  * A view belonging to a freed Block throws instead of reading freed memory.
  */
 export class HeapView {
@@ -286,7 +291,7 @@ export class Block {
   get len() { return this.#len; }
   get freed() { return this.#freed; }
 
-  /** A fresh Uint8Array over the block (valid until memory grows). */
+  /** A fresh Uint8Array over the block (with a classic buffer, valid only until memory grows). */
   get bytes() { this.#live(); return this.#heap.u8(this.#ptr, this.#len); }
   /** A view that stays valid across growth and refuses use after free. */
   view(Type = Uint8Array) {
@@ -420,6 +425,9 @@ const MISUSE_BYTES = 24;    // lm_misuse: three uint64_t
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
+// Browsers' TextDecoder refuses a view of a resizable buffer (Node's accepts
+// it): decode a copy then.
+const decodeUtf8 = (view) => utf8Decoder.decode(view.buffer.resizable ? view.slice() : view);
 
 export class Lmalloc {
   #boundary; #raw; #stopped = null; #scratch = 0; #scratchSize = 0;
@@ -430,7 +438,7 @@ export class Lmalloc {
    * @param source bytes (ArrayBuffer / typed array / Buffer), a Response (or a
    *   promise of one) or a compiled WebAssembly.Module.
    * @param options see lmalloc.d.ts (imports, memory, maximumPages, policy,
-   *   onMisuse, trackUnfreed).
+   *   onMisuse, trackUnfreed, resizableBuffer).
    */
   static async instantiate(source, options = {}) {
     source = await source;
@@ -508,6 +516,8 @@ export class Lmalloc {
   get pointerBits() { return this.#boundary.bits; }
   /** Current memory size in bytes. */
   get byteLength() { return this.memory.buffer.byteLength; }
+  /** true when memory.buffer is resizable: growth keeps it and every view of it. */
+  get resizableBuffer() { return this.memory.buffer.resizable === true; }
   /** The LmallocError that stopped this instance, or null. */
   get stoppedBy() { return this.#stopped; }
 
@@ -572,6 +582,9 @@ export class Lmalloc {
       }
       this.memory = exports.memory;
     }
+    // Only memories the library owns: a caller's memory keeps the buffer
+    // mode the caller chose (views the caller holds depend on it).
+    if (this.memory !== options.memory && options.resizableBuffer !== false) switchToResizableBuffer(this.memory);
     // Width from the binary when we had it; otherwise probe a no-op call:
     // a wasm64 export rejects a Number where it expects an i64.
     if (this.#boundary === null) this.#boundary = new Boundary(probeIs64(exports));
@@ -841,14 +854,14 @@ export class Lmalloc {
   writeString(text) { return this.copyIn(utf8Encoder.encode(String(text))); }
 
   /** Decodes len bytes of UTF-8 at ptr. */
-  readString(ptr, len) { return utf8Decoder.decode(this.u8(ptr, len)); }
+  readString(ptr, len) { return decodeUtf8(this.u8(ptr, len)); }
 
   /** Decodes a NUL-terminated UTF-8 string at ptr. */
   readCString(ptr) {
     const bytes = new Uint8Array(this.memory.buffer);
     let end = ptr;
     while (end < bytes.length && bytes[end] !== 0) end++;
-    return utf8Decoder.decode(bytes.subarray(ptr, end));
+    return decodeUtf8(bytes.subarray(ptr, end));
   }
 
   // -------------------------------------------------------------- scoping --
@@ -947,6 +960,20 @@ function u64(data, offset) {
 
 function isThenable(value) {
   return value !== null && typeof value === 'object' && typeof value.then === 'function';
+}
+
+// Gives `memory` a resizable buffer if the engine can (Node 24 with
+// --experimental-wasm-rab-integration; not node 20). Must run before any view
+// of it is made: the switch detaches the fixed-length buffer. A memory the
+// engine refuses (one without a maximum) keeps its classic buffer, which
+// works, only with costlier growth.
+function switchToResizableBuffer(memory) {
+  if (typeof memory.toResizableBuffer !== 'function') return;
+  try {
+    memory.toResizableBuffer();
+  } catch {
+    // keep the classic buffer
+  }
 }
 
 function probeIs64(exports) {

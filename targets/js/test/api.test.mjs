@@ -72,6 +72,15 @@ test('passes extra imports through and wraps other exports with the same convers
   }
 });
 
+test('a memory the engine cannot make resizable (no maximum) keeps its classic buffer silently', async () => {
+  for (const is64 of [false, true]) {
+    const heap = await instantiate(tinyModule(is64), { imports: { env: { answer: () => 41 } } });
+    assert.equal(heap.resizableBuffer, false);
+    assert.equal(heap.byteLength, 65536);
+    assert.equal(heap.wrapExport('answer_plus', ['i32'], 'i32')(1), 42);
+  }
+});
+
 test('malloc, free, calloc, realloc, alignedAlloc, usableSize, freeSized', async () => {
   const heap = await freshHeap();
   const a = heap.malloc(100);

@@ -5,7 +5,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lmalloc, instantiate, createMemory, readMemoryShape } from '../lmalloc.js';
-import { importedModuleBytes, moduleBytes, expectedBits, canGrowPast4GiB, assertClean, patternBytes, hex } from './support.mjs';
+import {
+  importedModuleBytes, moduleBytes, expectedBits, canGrowPast4GiB, hasResizableBuffers, whereResizable,
+  assertClean, patternBytes, hex,
+} from './support.mjs';
 
 const PAGE = 65536;
 const GiB = 2 ** 30;
@@ -55,6 +58,50 @@ test('a memory supplied by the caller is the one the heap uses', async () => {
   assert.equal(Lmalloc.instantiateSync(new WebAssembly.Module(importedModuleBytes), {
     memory: createMemory({ is64: shape.is64, initialPages: shape.initial, maximumPages: 10 }),
   }).pointerBits, expectedBits, 'instantiateSync with a supplied memory');
+});
+
+// Grows `heap` by a block of 2 MiB (more than these memories start with) and
+// tells whether memory.buffer stayed the same object.
+function growKeepsBuffer(heap) {
+  const buffer = heap.memory.buffer;
+  const lengthBefore = heap.byteLength;
+  const big = heap.malloc(2 * 1024 * 1024);
+  assert.ok(big > 0 && heap.byteLength > lengthBefore, 'memory grew');
+  heap.write(big, patternBytes(100));
+  assert.deepEqual(heap.copyOut(big, 100), patternBytes(100));
+  heap.free(big);
+  return heap.memory.buffer === buffer;
+}
+
+test('a memory the library creates gets a resizable buffer unless resizableBuffer: false', whereResizable, async () => {
+  const heap = await instantiate(importedModuleBytes, { maximumPages: 256 });
+  assert.equal(heap.resizableBuffer, true);
+  assert.equal(growKeepsBuffer(heap), true, 'growth keeps the buffer');
+  assertClean(heap);
+  const classic = await instantiate(importedModuleBytes, { maximumPages: 256, resizableBuffer: false });
+  assert.equal(classic.resizableBuffer, false);
+  assert.equal(growKeepsBuffer(classic), false, 'growth replaces the classic buffer');
+  assertClean(classic);
+});
+
+test('a memory supplied by the caller keeps the buffer mode the caller chose', async () => {
+  const memory = createMemory({ is64: shape.is64, initialPages: shape.initial, maximumPages: 100 });
+  const heap = await instantiate(importedModuleBytes, { memory });
+  assert.equal(heap.resizableBuffer, false, 'not switched');
+  assert.equal(growKeepsBuffer(heap), false, 'growth replaces the classic buffer');
+  assertClean(heap);
+  const syncHeap = Lmalloc.instantiateSync(new WebAssembly.Module(importedModuleBytes), {
+    memory: createMemory({ is64: shape.is64, initialPages: shape.initial, maximumPages: 100 }),
+  });
+  assert.equal(syncHeap.resizableBuffer, false, 'not switched by instantiateSync either');
+  if (!hasResizableBuffers) return;
+
+  const resizable = createMemory({ is64: shape.is64, initialPages: shape.initial, maximumPages: 100 });
+  resizable.toResizableBuffer();
+  const callerSwitched = await instantiate(importedModuleBytes, { memory: resizable, resizableBuffer: false });
+  assert.equal(callerSwitched.resizableBuffer, true, 'the caller\'s resizable buffer is kept');
+  assert.equal(growKeepsBuffer(callerSwitched), true);
+  assertClean(callerSwitched);
 });
 
 test('maximums the module or the engine cannot take are refused with a clear error', async () => {

@@ -27,6 +27,11 @@ export const nodeMajor = Number(process.versions.node.split('.')[0]);
 /** Node 24 grows a memory64 past 4 GiB; node 20 (flagged) stops at 4 GiB. */
 export const canGrowPast4GiB = expectedBits === 64 && nodeMajor >= 24;
 
+/** Node 24 with --experimental-wasm-rab-integration (toolchain/node passes it) has it; node 20 not. */
+export const hasResizableBuffers = typeof WebAssembly.Memory.prototype.toResizableBuffer === 'function';
+/** test() options for tests of the resizable-buffer mode: skipped where the engine lacks it. */
+export const whereResizable = { skip: !hasResizableBuffers && 'this engine has no WebAssembly.Memory.prototype.toResizableBuffer' };
+
 /** A fresh instance of the module under test (from its bytes, so from scratch). */
 export function freshHeap(options = {}) {
   return Lmalloc.instantiate(moduleBytes, options);

@@ -1,12 +1,18 @@
-// Views can never be stale: memory.grow detaches the old ArrayBuffer, and a
-// typed array made before the growth reads as empty. These tests grow memory
-// in the middle of work and check that nothing handed out reads the old buffer.
+// Views can never be stale. With a classic buffer memory.grow detaches the
+// old ArrayBuffer, and a typed array made before the growth reads as empty;
+// with a resizable buffer (Node 24, the default where the engine has one) the
+// buffer and its views survive growth. These tests grow memory in the middle
+// of work and check that nothing handed out reads a dead buffer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { freshHeap, assertClean, patternBytes } from './support.mjs';
+import { Lmalloc } from '../lmalloc.js';
+import {
+  freshHeap, assertClean, patternBytes, hasResizableBuffers, whereResizable, moduleBytes, importedModuleBytes,
+} from './support.mjs';
 
-test('memory grown inside a call: HeapView refreshes, fresh views see the data, old buffer is detached', async () => {
-  const heap = await freshHeap();
+test('classic buffer (resizableBuffer: false): growth replaces it, HeapView refreshes, fresh views see the data', async () => {
+  const heap = await freshHeap({ resizableBuffer: false });
+  assert.equal(heap.resizableBuffer, false, 'the opt-out keeps the fixed-length buffer');
   const pattern = patternBytes(64);
   const ptr = heap.malloc(64);
   const view = heap.view(Uint8Array, ptr, 64);
@@ -19,6 +25,7 @@ test('memory grown inside a call: HeapView refreshes, fresh views see the data, 
   const big = heap.malloc(heap.byteLength * 3);
   assert.ok(big > 0);
 
+  assert.notEqual(heap.memory.buffer, bufferBefore, 'growth made a new buffer');
   assert.equal(bufferBefore.byteLength, 0, 'the old buffer was detached: memory really grew');
   assert.equal(rawBefore.length, 0, 'a typed array kept across the call is dead (why HeapView exists)');
   assert.notEqual(view.array, arrayBefore, 'HeapView made a new array');
@@ -64,7 +71,7 @@ test('a view held in withAlloc survives growth caused inside the callback', asyn
 });
 
 test('every view type is created from the current buffer at the moment of use', async () => {
-  const heap = await freshHeap();
+  const heap = await freshHeap({ resizableBuffer: false });    // the classic buffer, where old views die
   const ptr = heap.malloc(64);
   const data = heap.dataView(ptr, 16);
   data.setBigUint64(0, 0x0123456789abcdefn, true);
@@ -78,6 +85,60 @@ test('every view type is created from the current buffer at the moment of use', 
   assert.equal(heap.array(Float64Array, ptr + 8, 1)[0], Math.PI);
   heap.free(ptr);
   assertClean(heap);
+});
+
+test('resizable buffer by default: growth keeps the buffer and views made before it', whereResizable, async () => {
+  const heap = await freshHeap();
+  assert.equal(heap.resizableBuffer, true);
+  const pattern = patternBytes(64, 11);
+  const ptr = heap.malloc(64);
+  heap.write(ptr, pattern);
+  const buffer = heap.memory.buffer;
+  const kept = heap.u8(ptr, 64);              // kept across growth on purpose
+  const keptData = heap.dataView(ptr, 8);
+  const whole = new Uint8Array(buffer);       // no length: tracks the buffer's length
+  const view = heap.view(Uint8Array, ptr, 64);
+  const array = view.array;
+  const lengthBefore = heap.byteLength;
+
+  const bigLen = lengthBefore * 3;
+  const big = heap.malloc(bigLen);
+  assert.ok(big > 0 && heap.byteLength > lengthBefore, 'memory grew');
+  assert.equal(heap.memory.buffer, buffer, 'the same buffer object');
+  assert.equal(buffer.byteLength, heap.byteLength);
+  assert.deepEqual(kept.slice(), pattern, 'a typed array made before growth reads the bytes');
+  assert.equal(keptData.getUint8(3), pattern[3], 'so does a DataView');
+  kept[0] = 0xee;
+  assert.equal(heap.u8(ptr, 1)[0], 0xee, 'writes through it land in memory');
+  assert.equal(whole.length, heap.byteLength, 'a length-tracking view follows growth');
+  whole[big + bigLen - 1] = 0x77;             // past the old end of memory
+  assert.equal(heap.u8(big + bigLen - 1, 1)[0], 0x77);
+  assert.equal(view.array, array, 'HeapView keeps its array');
+
+  const blocks = [];
+  const report = heap.leakCheck(() => blocks.push(heap.malloc(heap.byteLength)), { iterations: 2, warmup: 0 });
+  assert.ok(report.byteLengthGrowth > 0, 'leakCheck sees growth of a buffer that stays the same object');
+  assert.equal(report.after.byteLength, heap.byteLength);
+  blocks.forEach((p) => heap.free(p));
+  heap.free(big);
+  heap.free(ptr);
+  assertClean(heap);
+
+  assert.equal(Lmalloc.instantiateSync(new WebAssembly.Module(moduleBytes)).resizableBuffer, true,
+    'instantiateSync switches the exported memory too');
+});
+
+test('engines without toResizableBuffer keep the classic buffer', { skip: hasResizableBuffers }, async () => {
+  const heap = await freshHeap();
+  assert.equal(heap.resizableBuffer, false);
+  const buffer = heap.memory.buffer;
+  const big = heap.malloc(heap.byteLength * 2);
+  assert.notEqual(heap.memory.buffer, buffer, 'growth replaced the buffer');
+  heap.u8(big, 4).set([1, 2, 3, 4]);
+  assert.deepEqual([...heap.u8(big, 4)], [1, 2, 3, 4]);
+  heap.free(big);
+  assertClean(heap);
+  assert.equal((await Lmalloc.instantiate(importedModuleBytes)).resizableBuffer, false, 'nor a memory the library creates');
 });
 
 test('views outside memory or misaligned are refused with a clear error', async () => {
