@@ -128,7 +128,7 @@ const machine = [
   ['memory', `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`],
   ['OS', `${command('sh', ['-c', '. /etc/os-release && echo "$PRETTY_NAME"']) || os.type()} (kernel ${os.release()})`],
   ['compiler', `${command('clang-14', ['--version']).split('\n')[0]}, -O2, for all three targets`],
-  ['wasm engines', `${exists(node24) ? `node ${command(node24, ['--version'])} with a resizable memory buffer (workloads), ` : ''}node ${command('node', ['--version'])}${exists(node24) ? ' (growth comparison)' : ' (workloads; node 24 missing)'}`],
+  ['wasm engines', `${exists(node24) ? `node ${command(node24, ['--version'])} with ${process.env.LM_WASM_BUFFER === 'fixed' ? 'the classic memory buffer (LM_WASM_BUFFER=fixed)' : 'a resizable memory buffer'} (workloads), ` : ''}node ${command('node', ['--version'])}${exists(node24) ? ' (growth comparison)' : ' (workloads; node 24 missing)'}`],
   ['glibc', command('sh', ['-c', 'ldd --version | head -1']).replace(/^ldd /, '')],
   ['google-benchmark', packageVersion('libbenchmark-dev')],
   ['mimalloc / jemalloc / tcmalloc', `${packageVersion('libmimalloc-dev')} / ${packageVersion('libjemalloc-dev')} / ${packageVersion('libgoogle-perftools-dev')} (Debian)`],
