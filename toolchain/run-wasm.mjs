@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { readMemoryShape, switchToResizableBuffer } from '../targets/js/lmalloc.js';
 
 const EXIT_ABORT = 134;
 
@@ -25,30 +26,6 @@ export class LmallocError extends Error {
 
 class ExitRequest {
   constructor(code) { this.code = code; }
-}
-
-// Reads the memory section's limits flags: bit 0x04 marks a 64-bit memory.
-function memoryIs64(bytes) {
-  let offset = 8; // magic + version
-  const leb = () => {
-    let result = 0, shift = 0, byte;
-    do {
-      byte = bytes[offset++];
-      result += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (byte & 0x80);
-    return result;
-  };
-  while (offset < bytes.length) {
-    const id = bytes[offset++];
-    const size = leb();
-    if (id === 5) {
-      const count = leb();
-      return count > 0 && (bytes[offset] & 0x04) !== 0;
-    }
-    offset += size;
-  }
-  return false;
 }
 
 function writeAll(fd, data) {
@@ -76,7 +53,7 @@ try {
   fail(`cannot read ${modulePath}: ${error.message}`);
 }
 
-const is64 = memoryIs64(bytes);
+const is64 = readMemoryShape(bytes)?.is64 ?? false;
 const toPtr = is64 ? (n) => BigInt(n) : (n) => n;       // JS number -> uptr
 // uptr -> JS number. An i32 arrives signed: addresses from 2 GiB up would be
 // negative without the unsigned shift.
@@ -209,12 +186,8 @@ try {
   const instance = new WebAssembly.Instance(module, { host, lmalloc });
   memory = instance.exports.memory;
   // A resizable buffer keeps memory.grow cheap (why: targets/js/lmalloc.js).
-  // Engines without one, and memories without a maximum (toResizableBuffer
-  // throws), keep the classic buffer; so does LM_WASM_BUFFER=fixed, which
-  // measures what growth costs without one.
-  if (process.env.LM_WASM_BUFFER !== 'fixed' && typeof memory.toResizableBuffer === 'function') {
-    try { memory.toResizableBuffer(); } catch { /* no maximum: classic buffer */ }
-  }
+  // LM_WASM_BUFFER=fixed keeps the classic one, to measure growth without it.
+  if (process.env.LM_WASM_BUFFER !== 'fixed') switchToResizableBuffer(memory);
   if (typeof instance.exports._start !== 'function') fail(`${modulePath} exports no _start`);
   instance.exports._start();
   fail(`${modulePath}: _start returned without calling exit`);

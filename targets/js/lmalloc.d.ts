@@ -235,6 +235,8 @@ export declare function readMemoryShape(bytes: ArrayBuffer | ArrayBufferView): {
 } | null;
 
 /** Creates a memory for a module that imports one (handles node 20 and 24 Memory64 APIs). */
+/** Switches memory.buffer to a resizable one where the engine can (see README, Growth); otherwise leaves it. */
+export declare function switchToResizableBuffer(memory: WebAssembly.Memory): void;
 export declare function createMemory(options: { is64: boolean; initialPages: number; maximumPages: number }): WebAssembly.Memory;
 
 export declare function instantiate(source: ModuleSource, options?: InstantiateOptions): Promise<Lmalloc>;
