@@ -11,14 +11,16 @@
  *   Memory is a chain of blocks, each a whole number of granules (16 bytes).
  *   A block starts with a two-word header of 32-bit fields on both widths:
  *
- *       [ granules : u32 | check:28 prev_free:1 unused:1 state:2 ]  user data ...
+ *       [ granules : u32 | check:28 prev_free:1 prev_one:1 state:2 ]  user data ...
  *       ^ block (8 mod 16)                                        ^ pointer (0 mod 16)
  *
  *   `check` is a hash of the block's address and size: a pointer that is not
  *   a block start, or a header someone wrote over, fails it (1 in 2^28 odds).
  *   A free block holds its list links (two u32 block indices) after the
- *   header and its size in its last word (the footer), so `prev_free` lets a
- *   neighbour find it. Block indices are granule offsets from `origin`, so
+ *   header and, from two granules up, its size in its last word (the
+ *   footer), so `prev_free` lets a neighbour find it. A one-granule block
+ *   (requests up to 8 bytes) has no room for a footer: `prev_one` in its
+ *   successor says its size instead. Block indices are granule offsets from `origin`, so
  *   metadata is the same size on wasm32 and wasm64 and the heap may span up
  *   to 2^32 granules (64 GiB).
  *
@@ -41,7 +43,8 @@
  * Invariants (lm_check verifies each one)
  *   - The chain runs from `first` to `top`; every header's check holds.
  *   - No two FREE blocks are neighbours, and none precedes top; a block's
- *     prev_free bit is set exactly when its predecessor is FREE, whose
+ *     prev_free bit is set exactly when its predecessor is FREE, and
+ *     prev_one when that predecessor is one granule; a larger FREE block's
  *     footer equals its size.
  *   - Every FREE block but one is in the list of its size class; a bitmap
  *     bit is set exactly when its list is non-empty. The carve block (small
@@ -96,7 +99,7 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define GRANULE        16u    /* block size unit and alignment (= LM_ALIGNMENT) */
 #define GRANULE_SHIFT  4
 #define HEADER         8u     /* two u32 words on both widths */
-#define MIN_GRANULES   2u     /* a free block holds header, two links and a footer */
+#define MIN_SPLIT      2u     /* splits leave no piece smaller: only a freed 1-granule block is one */
 #define QUICK_GRANULES 64u    /* blocks of up to 1 KiB go through quick bins */
 #define SL_SHIFT       4      /* 16 second-level lists per power of two */
 #define SL_COUNT       (1u << SL_SHIFT)
@@ -114,8 +117,9 @@ typedef uint32_t __attribute__((may_alias)) word;
 
 _Static_assert(GRANULE == LM_ALIGNMENT, "blocks are aligned to one granule");
 _Static_assert(GRANULE == 1u << GRANULE_SHIFT, "granule shift");
-_Static_assert(MIN_GRANULES * GRANULE >= HEADER + 2 * sizeof(word) + sizeof(word),
-               "a free block must hold its header, links and footer");
+_Static_assert(GRANULE >= HEADER + 2 * sizeof(word), "a free granule holds its header and links");
+_Static_assert(MIN_SPLIT * GRANULE >= HEADER + 3 * sizeof(word),
+               "a split remainder holds its header, links and footer");
 _Static_assert(LM_TARGET_PAGE_SIZE % GRANULE == 0, "pages are whole granules");
 
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
@@ -134,7 +138,9 @@ _Static_assert(LM_TARGET_PAGE_SIZE % GRANULE == 0, "pages are whole granules");
 
 enum { STATE_FREE = 0, STATE_USED = 1, STATE_QUICK = 2, STATE_FENCE = 3 };
 #define STATE_MASK 3u
+#define PREV_ONE   4u     /* with PREV_FREE: the predecessor is one granule (no footer) */
 #define PREV_FREE  8u
+#define PREV_MASK  (PREV_FREE | PREV_ONE)
 #define CHECK_MASK (~15u)
 
 static inline word *block_words(uptr b) { return (word *)b; }
@@ -163,8 +169,9 @@ static inline void block_set_state(uptr b, uint32_t state) {
     block_words(b)[1] = (block_tag(b) & ~STATE_MASK) | state;
 }
 
-static inline void block_set_prev_free(uptr b, int prev_free) {
-    block_words(b)[1] = (block_tag(b) & ~PREV_FREE) | (prev_free ? PREV_FREE : 0);
+/* `prev` is 0, or PREV_FREE with PREV_ONE if the free predecessor is one granule. */
+static inline void block_set_prev(uptr b, uint32_t prev) {
+    block_words(b)[1] = (block_tag(b) & ~PREV_MASK) | prev;
 }
 
 static inline int header_valid(uptr b) {
@@ -173,8 +180,7 @@ static inline int header_valid(uptr b) {
 
 /* Granules needed for a request of `size` bytes (size <= MAX_REQUEST). */
 static inline uint32_t request_granules(uptr size) {
-    uint32_t g = (uint32_t)((size + HEADER + GRANULE - 1) >> GRANULE_SHIFT);
-    return g < MIN_GRANULES ? MIN_GRANULES : g;
+    return (uint32_t)((size + HEADER + GRANULE - 1) >> GRANULE_SHIFT);
 }
 
 /* ===== Heap state ========================================================= */
@@ -237,14 +243,14 @@ static NOINLINE void free_list_insert(uptr b, uint32_t g) {
     unsigned c = sizeclass_of(g);
     uint32_t head = heap.lists[c];
     block_write(b, g, STATE_FREE);
-    *block_footer(b, g) = g;
+    *block_footer(b, g) = g;          /* in a 1-granule block, the next line overwrites it */
     block_links(b)[0] = head;
     block_links(b)[1] = 0;
     if (head) block_links(block_at(head))[1] = block_index(b);
     heap.lists[c] = block_index(b);
     heap.sl_bitmap[c / SL_COUNT] |= 1u << (c % SL_COUNT);
     heap.fl_bitmap |= 1u << (c / SL_COUNT);
-    block_set_prev_free(b + block_bytes(g), 1);
+    block_set_prev(b + block_bytes(g), g == 1 ? PREV_FREE | PREV_ONE : PREV_FREE);
 }
 
 static NOINLINE void free_list_remove(uptr b) {
@@ -281,12 +287,10 @@ static COLD void heap_adopt(uptr old_end, uptr bytes) {
         heap.sentinel = new_sentinel;
     } else {
         /* Someone else grew memory in between: fence off their part (and a
-         * top too small to list), list our old top, and start a new top. */
-        uptr old_top = heap.top, fence = heap.sentinel;
-        uint32_t old_top_granules = top_granules();
-        if (old_top_granules && old_top_granules < MIN_GRANULES) fence = old_top;
+         * list our old top, and start a new top. */
+        uptr fence = heap.sentinel;
         block_write(fence, (uint32_t)((old_end - HEADER - fence) >> GRANULE_SHIFT), STATE_FENCE);
-        if (fence != old_top && old_top_granules) free_list_insert(old_top, old_top_granules);
+        if (top_granules()) free_list_insert(heap.top, top_granules());
         heap.sentinel = new_sentinel;
         top_set(old_end - HEADER);   /* all below the new top counts as written */
     }
@@ -351,7 +355,7 @@ static NOINLINE void block_release(uptr b) {
     uptr next = b + block_bytes(g);
     block_set_state(b, STATE_FREE);      /* a merged-away header must never say USED */
     if (block_tag(b) & PREV_FREE) {
-        uptr prev = b - block_bytes(*((word *)b - 1));
+        uptr prev = b - block_bytes(block_tag(b) & PREV_ONE ? 1 : *((word *)b - 1));
         free_list_remove(prev);
         g += block_granules(prev);
         b = prev;
@@ -370,8 +374,8 @@ static NOINLINE void block_release(uptr b) {
 /* Splits a USED block down to `g` granules, giving the tail back. */
 static void block_shrink(uptr b, uint32_t g) {
     uint32_t have = block_granules(b);
-    if (have - g < MIN_GRANULES) return;
-    block_write(b, g, STATE_USED | (block_tag(b) & PREV_FREE));
+    if (have - g < MIN_SPLIT) return;
+    block_write(b, g, STATE_USED | (block_tag(b) & PREV_MASK));
     uptr tail = b + block_bytes(g);
     block_write(tail, have - g, STATE_USED);
     block_release(tail);
@@ -405,7 +409,7 @@ static void carve_list(void) {
  * a list: before the heap grows, and before a large request takes top. */
 static NOINLINE void quick_flush(void) {
     carve_list();
-    for (uint32_t g = MIN_GRANULES; g <= QUICK_GRANULES; g++) {
+    for (uint32_t g = 1; g <= QUICK_GRANULES; g++) {
         while (heap.quick[g]) {
             uptr b = block_at(heap.quick[g]);
             heap.quick[g] = block_links(b)[0];
@@ -439,9 +443,9 @@ static NOINLINE uptr free_lists_take(uint32_t g) {
     /* Neighbours of a free block are never free: b's header clears
      * prev_free, and the rest keeps the next block's prev_free set. */
     uint32_t have = block_granules(b);
-    if (have - g < MIN_GRANULES) {
+    if (have - g < MIN_SPLIT) {
         block_write(b, have, STATE_USED);
-        block_set_prev_free(b + block_bytes(have), 0);
+        block_set_prev(b + block_bytes(have), 0);
         return b;
     }
     block_write(b, g, STATE_USED);
@@ -618,7 +622,7 @@ static COLD void pointer_rejected(void *ptr, enum op op) {
 static inline int block_is_live(uptr b) {
 #if LM_MISUSE_CHECKS
     return b - heap.first < heap.sentinel - heap.first && b % GRANULE == HEADER &&
-           ((block_tag(b) ^ header_check(b, block_granules(b))) & ~PREV_FREE) == STATE_USED;
+           ((block_tag(b) ^ header_check(b, block_granules(b))) & ~PREV_MASK) == STATE_USED;
 #else
     return b + HEADER != 0;
 #endif
@@ -661,7 +665,7 @@ void lm_free_sized(void *ptr, size_t size) {
     /* The block is the one a request of `size` gets: at most one split
      * remainder larger (see block_shrink). */
     uint32_t g = block_granules(b);
-    if (LM_MISUSE_CHECKS && (size > block_usable(g) || g - request_granules(size) >= MIN_GRANULES)) {
+    if (LM_MISUSE_CHECKS && (size > block_usable(g) || g - request_granules(size) >= MIN_SPLIT)) {
         misuse(LM_MISUSE_WRONG_SIZE, OP_FREE_SIZED, (uptr)ptr, b, size);
         return;
     }
@@ -718,7 +722,7 @@ void *lm_realloc(void *ptr, size_t size) {
         while (next == heap.top && top_granules() < want - have)
             if (!heap_grow(block_bytes(want - have - top_granules()))) break;
         if (next == heap.top && top_granules() >= want - have) {
-            block_write(b, want, STATE_USED | (block_tag(b) & PREV_FREE));
+            block_write(b, want, STATE_USED | (block_tag(b) & PREV_MASK));
             top_set(b + block_bytes(want));
             return ptr;
         }
@@ -727,8 +731,8 @@ void *lm_realloc(void *ptr, size_t size) {
             have + block_granules(next) >= want) {
             free_list_remove(next);
             have += block_granules(next);
-            block_write(b, have, STATE_USED | (block_tag(b) & PREV_FREE));
-            block_set_prev_free(b + block_bytes(have), 0);
+            block_write(b, have, STATE_USED | (block_tag(b) & PREV_MASK));
+            block_set_prev(b + block_bytes(have), 0);
             block_shrink(b, want);
             return ptr;
         }
@@ -751,20 +755,20 @@ void *lm_aligned_alloc(size_t alignment, size_t size) {
         return 0;
     }
     if (alignment <= GRANULE) return lm_malloc(size);
-    /* Over-allocate, then give back a leading part (at least a minimum
-     * block, so it can stand alone) and the tail. */
+    /* Over-allocate, then give back a leading part (at least a granule, so
+     * it can stand alone) and the tail. */
     uint32_t want = request_granules(size);
-    uptr b = heap_alloc(want + (uint32_t)(alignment >> GRANULE_SHIFT) + MIN_GRANULES);
+    uptr b = heap_alloc(want + (uint32_t)(alignment >> GRANULE_SHIFT) + 1);
     if (!b) {
         heap.failed_allocs++;
         return 0;
     }
     uptr p = b + HEADER;
     if (p & (alignment - 1)) {
-        uptr aligned = (p + MIN_GRANULES * GRANULE + alignment - 1) & ~(uptr)(alignment - 1);
+        uptr aligned = (p + GRANULE + alignment - 1) & ~(uptr)(alignment - 1);
         uint32_t lead = (uint32_t)((aligned - p) >> GRANULE_SHIFT), g = block_granules(b);
         block_write(b + block_bytes(lead), g - lead, STATE_USED);
-        block_write(b, lead, STATE_USED | (block_tag(b) & PREV_FREE));
+        block_write(b, lead, STATE_USED | (block_tag(b) & PREV_MASK));
         block_release(b);
         b = aligned - HEADER;
     }
@@ -832,28 +836,28 @@ size_t lm_check(void) {
     if (!heap.first) return 0;
     size_t errors = 0;
     uint64_t listed_blocks = 0, quick_blocks = 0, free_seen = 0, quick_seen = 0;
-    int prev_free = 0;
+    uint32_t prev_bits = 0;    /* what the next block's PREV_MASK bits must say */
     uptr b = heap.first;
     while (b < heap.top) {
         uptr next = chain_next(b);
         if (!next) { errors++; break; }
         uint32_t g = block_granules(b), state = block_state(b);
-        errors += !!(block_tag(b) & PREV_FREE) != prev_free;
-        errors += state == STATE_FREE && prev_free;                 /* two free neighbours */
+        errors += (block_tag(b) & PREV_MASK) != prev_bits;
+        errors += state == STATE_FREE && prev_bits;                 /* two free neighbours */
         if (state == STATE_FREE) {
             free_seen++;
-            errors += g < MIN_GRANULES || *block_footer(b, g) != g;
+            errors += g > 1 && *block_footer(b, g) != g;
         } else if (state == STATE_QUICK) {
             quick_seen++;
             errors += g > QUICK_GRANULES;
         }
-        prev_free = state == STATE_FREE;
+        prev_bits = state != STATE_FREE ? 0 : g == 1 ? PREV_FREE | PREV_ONE : PREV_FREE;
         b = next;
     }
     /* The chain reaches top exactly, and a free block before it would have merged. */
-    errors += b != heap.top || prev_free || heap.top > heap.sentinel;
+    errors += b != heap.top || prev_bits || heap.top > heap.sentinel;
     errors += !header_valid(heap.sentinel) || block_state(heap.sentinel) != STATE_FENCE ||
-              (block_tag(heap.sentinel) & PREV_FREE);
+              (block_tag(heap.sentinel) & PREV_MASK);
     for (unsigned fl = 0; fl < FL_COUNT; fl++) {
         errors += !!(heap.fl_bitmap & (1u << fl)) != !!heap.sl_bitmap[fl];
         for (unsigned sl = 0; sl < SL_COUNT; sl++) {

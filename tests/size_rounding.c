@@ -6,19 +6,48 @@
 
 /* The most usable bytes a request of n bytes may get, from lmalloc's
  * layout (src/lmalloc.c): a block is a whole number of 16-byte granules
- * holding an 8-byte header, at least 2 granules (32 bytes), and a tail
- * smaller than that minimum block is not split off, so it stays attached:
- *     block <= max(32, round_up(n + 8, 16)) + 16,  usable = block - 8.
+ * holding an 8-byte header, and a split never leaves a piece of one
+ * granule, so such a tail stays attached:
+ *     block <= round_up(n + 8, 16) + 16,  usable = block - 8.
  * There are no page-sized classes, so this holds at every size: the waste
- * is at most 40 bytes (n = 0) and at most 31 bytes once n >= 24. */
+ * is at most 31 bytes. */
 #define SMALL_LIMIT 8192u
 
 static size_t slack_limit(size_t n)
 {
-    size_t block = (n + 8 + 15) & ~(size_t)15;
-    if (block < 32)
-        block = 32;
-    return block + 16 - 8 - n;
+    return ((n + 8 + 15) & ~(size_t)15) + 16 - 8 - n;
+}
+
+/* Requests of up to 8 bytes take one granule (16 bytes), not two: a run of
+ * them from fresh memory sits 16 bytes apart. Freeing every other one and
+ * then the rest (more than the quick bins hold, so they are merged) leaves
+ * one-granule free blocks between live ones, which their neighbours must
+ * find and merge with. */
+#define TINY_COUNT 3000
+
+static void check_tiny_blocks(void)
+{
+    static char *tiny[TINY_COUNT];
+    size_t usable_sum = 0, adjacent = 0;
+    for (size_t i = 0; i < TINY_COUNT; i++) {
+        tiny[i] = lm_malloc(1 + i % 8);
+        REQUIRE(tiny[i] != NULL);
+        usable_sum += lm_usable_size(tiny[i]);
+        adjacent += i && tiny[i] - tiny[i - 1] == 16;
+        tl_fill_pattern(tiny[i], 1 + i % 8, i);
+    }
+    tl_printf("  %d tiny blocks: %zu usable bytes, %zu of them 16 bytes after the one before\n",
+              TINY_COUNT, usable_sum, adjacent);
+    CHECK(usable_sum <= TINY_COUNT * 12);
+    CHECK(adjacent >= TINY_COUNT / 2);
+    for (size_t i = 0; i < TINY_COUNT; i += 2)
+        lm_free(tiny[i]);
+    CHECK_EQ(lm_check(), 0);
+    for (size_t i = 1; i < TINY_COUNT; i += 2) {
+        CHECK_PATTERN(tiny[i], 1 + i % 8, i);
+        lm_free(tiny[i]);
+    }
+    CHECK_EQ(lm_check(), 0);
 }
 
 static size_t worst_slack;
@@ -102,6 +131,7 @@ int main(int argc, char **argv)
     tl_begin("size_rounding");
     tl_printf("  seed %llu\n", (unsigned long long)seed);
     uint64_t base_blocks = tl_stats().live_blocks;   /* the start code may own a few */
+    check_tiny_blocks();
 
     for (size_t n = 0; n <= SMALL_LIMIT; n++) {
         check_size(n, n * 2);
