@@ -165,6 +165,9 @@ static NOINLINE void block_write(uptr b, uint32_t granules, uint32_t flags) {
     block_words(b)[1] = header_check(b, granules) | flags;
 }
 
+/* Turns a USED block QUICK and back: one xor where the state is known. */
+static inline void block_flip_used_quick(uptr b) { block_words(b)[1] ^= STATE_USED ^ STATE_QUICK; }
+
 static inline void block_set_state(uptr b, uint32_t state) {
     block_words(b)[1] = (block_tag(b) & ~STATE_MASK) | state;
 }
@@ -381,22 +384,15 @@ static void block_shrink(uptr b, uint32_t g) {
     block_release(tail);
 }
 
-static uptr quick_damaged(uint32_t g);
-
-/* Takes the head of bin g. The head's index was the link in a freed block's
- * first bytes, where a write after free lands: check it before trusting it.
- * No hash here (this is the malloc fast path): the size word must be exactly
- * g and the state QUICK, which garbage matches about once in 2^34. */
-static inline uptr quick_pop(uint32_t g, uint32_t index) {
-    uptr b = block_at(index);
-    if (LM_MISUSE_CHECKS &&
-        UNLIKELY(b - heap.first >= heap.sentinel - heap.first || block_granules(b) != g ||
-                 (block_tag(b) & STATE_MASK) != STATE_QUICK))
-        return quick_damaged(g);
-    heap.quick[g] = block_links(b)[0];
-    heap.quick_count--;
-    block_set_state(b, STATE_USED);
-    return b;
+/* Is b, the head of bin g, a freed block of g granules? The head's index
+ * was the link in a freed block's first bytes, where a write after free
+ * lands: check it before trusting it. No hash here (this is the malloc fast
+ * path): the size word must be exactly g and the state QUICK, which garbage
+ * matches about once in 2^34. */
+static inline int quick_head_valid(uptr b, uint32_t g) {
+    return !LM_MISUSE_CHECKS ||
+           (b - heap.first < heap.sentinel - heap.first && block_granules(b) == g &&
+            (block_tag(b) & STATE_MASK) == STATE_QUICK);
 }
 
 /* Puts the carve block, if any, into its list. */
@@ -569,19 +565,19 @@ static COLD void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr 
     if (heap.policy == LM_POLICY_ABORT) __builtin_trap();   /* the target did not stop */
 }
 
-/* Bin g led to something that is not a freed block of its size: a freed
- * block's link was overwritten. Reports it, then empties the bins and merges
- * every QUICK block found on the chain, whose headers are checked, so the
- * heap stays consistent. (A merge leaves the merged-away headers intact, so
- * the walk goes on through them.) Returns 0: the caller goes on to the slow
- * path (under LM_POLICY_CONTINUE). */
-static COLD uptr quick_damaged(uint32_t g) {
-    misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(g));
+/* The bin for a request of `size` led to something that is not a freed
+ * block of its size: a freed block's link was overwritten. Reports it, then
+ * empties the bins and merges every QUICK block found on the chain, whose
+ * headers are checked, so the heap stays consistent. (A merge leaves the
+ * merged-away headers intact, so the walk goes on through them.) Then
+ * serves the request from the slow path (under LM_POLICY_CONTINUE). */
+static COLD void *quick_damaged(uptr size) {
+    misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(request_granules(size)));
     __builtin_memset(heap.quick, 0, sizeof heap.quick);
     heap.quick_count = 0;
     for (uptr b = heap.first; b && b < heap.top; b = chain_next(b))
         if (block_state(b) == STATE_QUICK) block_release(b);
-    return 0;
+    return malloc_slow(size);
 }
 
 /* A pointer failed the fast check: say exactly what is wrong with it. */
@@ -632,8 +628,14 @@ static inline int block_is_live(uptr b) {
 NOINLINE void *lm_malloc(size_t size) {
     if (LIKELY(size <= QUICK_GRANULES * GRANULE - HEADER)) {
         uint32_t g = request_granules(size), index = heap.quick[g];
-        uptr b;
-        if (LIKELY(index) && LIKELY(b = quick_pop(g, index))) return (void *)(b + HEADER);
+        if (LIKELY(index)) {
+            uptr b = block_at(index);
+            if (UNLIKELY(!quick_head_valid(b, g))) return quick_damaged(size);
+            heap.quick[g] = block_links(b)[0];
+            heap.quick_count--;
+            block_flip_used_quick(b);
+            return (void *)(b + HEADER);
+        }
     }
     return malloc_slow(size);
 }
@@ -646,7 +648,7 @@ void lm_free(void *ptr) {
     }
     uint32_t g = block_granules(b);
     if (LIKELY(g <= QUICK_GRANULES)) {
-        block_set_state(b, STATE_QUICK);
+        block_flip_used_quick(b);
         block_links(b)[0] = heap.quick[g];
         heap.quick[g] = block_index(b);
         /* Many idle quick blocks pin holes all over the heap: merge them. */
