@@ -20,9 +20,9 @@
  *   header and, from two granules up, its size in its last word (the
  *   footer), so `prev_free` lets a neighbour find it. A one-granule block
  *   (requests up to 8 bytes) has no room for a footer: `prev_one` in its
- *   successor says its size instead. Block indices are granule offsets from `origin`, so
- *   metadata is the same size on wasm32 and wasm64 and the heap may span up
- *   to 2^32 granules (64 GiB).
+ *   successor says its size instead. Block indices are granule offsets
+ *   from `origin`, so metadata is the same size on wasm32 and wasm64 and the
+ *   heap may span up to 2^32 granules (64 GiB).
  *
  *   The last block before the end is `top`, free space never handed out yet
  *   or given back at the end; after it a zero-size sentinel header closes the
@@ -289,10 +289,10 @@ static COLD void heap_adopt(uptr old_end, uptr bytes) {
         if (LM_GROWN_MEMORY_ZEROED) block_words(heap.sentinel)[0] = block_words(heap.sentinel)[1] = 0;
         heap.sentinel = new_sentinel;
     } else {
-        /* Someone else grew memory in between: fence off their part (and a
-         * list our old top, and start a new top. */
-        uptr fence = heap.sentinel;
-        block_write(fence, (uint32_t)((old_end - HEADER - fence) >> GRANULE_SHIFT), STATE_FENCE);
+        /* Someone else grew memory in between: fence off their part, list
+         * our old top, and start a new top. */
+        block_write(heap.sentinel, (uint32_t)((old_end - HEADER - heap.sentinel) >> GRANULE_SHIFT),
+                    STATE_FENCE);
         if (top_granules()) free_list_insert(heap.top, top_granules());
         heap.sentinel = new_sentinel;
         top_set(old_end - HEADER);   /* all below the new top counts as written */
