@@ -152,8 +152,8 @@ static inline uptr block_next(uptr b) { return b + block_bytes(block_granules(b)
 static inline uptr block_usable(uint32_t granules) { return block_bytes(granules) - HEADER; }
 
 /* A hash of where a header is and what size it claims, cheap because free
- * computes it every time: one multiply carries every input bit into the 28
- * high bits kept. (Only the address's low 32 bits: bytes that are not a
+ * computes it every time: one multiply spreads the size over the word, and
+ * a second carries every input bit into the 28 high bits kept. (Only the address's low 32 bits: bytes that are not a
  * header match by chance once in 2^28 wherever they are.) */
 static inline uint32_t header_check(uptr b, uint32_t granules) {
     return (((uint32_t)b ^ (granules * 0x85EBCA77u)) * 0x9E3779B1u) & CHECK_MASK;
@@ -172,10 +172,13 @@ static inline void block_set_state(uptr b, uint32_t state) {
     block_words(b)[1] = (block_tag(b) & ~STATE_MASK) | state;
 }
 
-/* `prev` is 0, or PREV_FREE with PREV_ONE if the free predecessor is one granule. */
+/* `prev` is 0, or prev_of_free() of the free predecessor. */
 static inline void block_set_prev(uptr b, uint32_t prev) {
     block_words(b)[1] = (block_tag(b) & ~PREV_MASK) | prev;
 }
+
+/* The PREV_MASK bits a free block of g granules gives its successor. */
+static inline uint32_t prev_of_free(uint32_t g) { return g == 1 ? PREV_FREE | PREV_ONE : PREV_FREE; }
 
 static inline int header_valid(uptr b) {
     return (block_tag(b) & CHECK_MASK) == header_check(b, block_granules(b));
@@ -246,14 +249,14 @@ static NOINLINE void free_list_insert(uptr b, uint32_t g) {
     unsigned c = sizeclass_of(g);
     uint32_t head = heap.lists[c];
     block_write(b, g, STATE_FREE);
-    *block_footer(b, g) = g;          /* in a 1-granule block, the next line overwrites it */
+    *block_footer(b, g) = g;          /* in a 1-granule block, the prev link below overwrites it */
     block_links(b)[0] = head;
     block_links(b)[1] = 0;
     if (head) block_links(block_at(head))[1] = block_index(b);
     heap.lists[c] = block_index(b);
     heap.sl_bitmap[c / SL_COUNT] |= 1u << (c % SL_COUNT);
     heap.fl_bitmap |= 1u << (c / SL_COUNT);
-    block_set_prev(b + block_bytes(g), g == 1 ? PREV_FREE | PREV_ONE : PREV_FREE);
+    block_set_prev(b + block_bytes(g), prev_of_free(g));
 }
 
 static NOINLINE void free_list_remove(uptr b) {
@@ -853,7 +856,7 @@ size_t lm_check(void) {
             quick_seen++;
             errors += g > QUICK_GRANULES;
         }
-        prev_bits = state != STATE_FREE ? 0 : g == 1 ? PREV_FREE | PREV_ONE : PREV_FREE;
+        prev_bits = state == STATE_FREE ? prev_of_free(g) : 0;
         b = next;
     }
     /* The chain reaches top exactly, and a free block before it would have merged. */
