@@ -195,6 +195,7 @@ static struct heap {
     uptr first;          /* header of the first block; 0 until initialised */
     uptr sentinel;       /* header of the end sentinel; memory ends 8 bytes later */
     uptr top;            /* header of the top block (== sentinel when empty) */
+    uptr span;           /* granules from first to the sentinel: where headers lie */
     uptr carve;          /* header of the carve block, or 0 (see free_lists_take) */
     uptr origin;         /* address of block index 0 (first is index 1) */
     uptr start;          /* first byte taken from the target */
@@ -301,6 +302,7 @@ static COLD void heap_adopt(uptr old_end, uptr bytes) {
         top_set(old_end - HEADER);   /* all below the new top counts as written */
     }
     block_write(heap.sentinel, 0, STATE_FENCE);
+    heap.span = (heap.sentinel - heap.first) >> GRANULE_SHIFT;
     uptr footprint = heap.sentinel + HEADER - heap.start;
     if (heap.peak_footprint < footprint) heap.peak_footprint = footprint;
 }
@@ -387,14 +389,15 @@ static void block_shrink(uptr b, uint32_t g) {
     block_release(tail);
 }
 
-/* Is b, the head of bin g, a freed block of g granules? The head's index
- * was the link in a freed block's first bytes, where a write after free
- * lands: check it before trusting it. No hash here (this is the malloc fast
+/* Is the block at `index`, the head of bin g, a freed block of g granules?
+ * The index was the link in a freed block's first bytes, where a write
+ * after free lands: check it before trusting it. No hash here (this is the malloc fast
  * path): the size word must be exactly g and the state QUICK, which garbage
  * matches about once in 2^34. */
-static inline int quick_head_valid(uptr b, uint32_t g) {
+static inline int quick_head_valid(uint32_t index, uint32_t g) {
+    uptr b = block_at(index);
     return !LM_MISUSE_CHECKS ||
-           (b - heap.first < heap.sentinel - heap.first && block_granules(b) == g &&
+           (index - 1 < heap.span && block_granules(b) == g &&
             (block_tag(b) & STATE_MASK) == STATE_QUICK);
 }
 
@@ -620,7 +623,10 @@ static COLD void pointer_rejected(void *ptr, enum op op) {
 /* Is b the header of a live (USED) block? One range test, one hash. */
 static inline int block_is_live(uptr b) {
 #if LM_MISUSE_CHECKS
-    return b - heap.first < heap.sentinel - heap.first && b % GRANULE == HEADER &&
+    /* In range and 16-byte aligned in one compare: a misaligned offset
+     * rotates its low bits to the top. */
+    uptr offset = b - heap.first;
+    return (offset >> GRANULE_SHIFT | offset << (LM_UPTR_BITS - GRANULE_SHIFT)) < heap.span &&
            ((block_tag(b) ^ header_check(b, block_granules(b))) & ~PREV_MASK) == STATE_USED;
 #else
     return b + HEADER != 0;
@@ -633,7 +639,7 @@ NOINLINE void *lm_malloc(size_t size) {
         uint32_t g = request_granules(size), index = heap.quick[g];
         if (LIKELY(index)) {
             uptr b = block_at(index);
-            if (UNLIKELY(!quick_head_valid(b, g))) return quick_damaged(size);
+            if (UNLIKELY(!quick_head_valid(index, g))) return quick_damaged(size);
             heap.quick[g] = block_links(b)[0];
             heap.quick_count--;
             block_flip_used_quick(b);
