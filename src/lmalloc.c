@@ -35,7 +35,8 @@
  *          LIFO by the fast path, not merged with neighbours until a flush.
  *          The bins hold at most QUICK_LIMIT blocks: a burst of frees (a
  *          program tearing down a structure) merges them instead of leaving
- *          thousands of small blocks to pin holes.
+ *          thousands of small blocks to pin holes, and merges the rest of
+ *          the burst as it comes, until a malloc misses the bins.
  *   FREE   in a size-class list (TLSF: first level a power of two, second
  *          level 16 linear steps); merged with free neighbours and with top.
  *   FENCE  the end sentinel, or memory that another party grew.
@@ -202,6 +203,7 @@ static struct heap {
     uptr untouched;      /* bytes at and above this were never written (zero if grown zeroed) */
     uint32_t quick[QUICK_GRANULES + 1];   /* bin heads by granule count */
     uint32_t quick_count;                 /* blocks in all quick bins */
+    uint32_t quick_max;                   /* largest block free puts in a bin; 0 in a burst */
     uint32_t lists[CLASS_COUNT];          /* free list heads by size class */
     uint32_t sl_bitmap[FL_COUNT];
     uint32_t fl_bitmap;
@@ -489,6 +491,7 @@ static uptr heap_alloc(uint32_t g) {
 }
 
 static NOINLINE void *malloc_slow(uptr size) {
+    heap.quick_max = QUICK_GRANULES;    /* a malloc that misses the bins ends a burst of frees */
     uptr b = size <= MAX_REQUEST ? heap_alloc(request_granules(size)) : 0;
     if (!b) {
         heap.failed_allocs++;
@@ -656,12 +659,16 @@ void lm_free(void *ptr) {
         return;
     }
     uint32_t g = block_granules(b);
-    if (LIKELY(g <= QUICK_GRANULES)) {
+    if (LIKELY(g <= heap.quick_max)) {
         block_flip_used_quick(b);
         block_links(b)[0] = heap.quick[g];
         heap.quick[g] = block_index(b);
-        /* Many idle quick blocks pin holes all over the heap: merge them. */
-        if (UNLIKELY(++heap.quick_count > QUICK_LIMIT)) quick_flush();
+        /* Many idle quick blocks pin holes all over the heap: merge them,
+         * and merge the rest of this burst of frees as it comes. */
+        if (UNLIKELY(++heap.quick_count > QUICK_LIMIT)) {
+            quick_flush();
+            heap.quick_max = 0;
+        }
         return;
     }
     block_release(b);

@@ -139,6 +139,8 @@ static void test_free_end(void)
     expect_misuse(LM_MISUSE_NOT_IN_HEAP, beyond, 0);
 }
 
+#define BURST_COUNT 3000   /* more frees in a row than the quick bins hold */
+
 static void test_double_free(void)
 {
     static const size_t sizes[] = { 0, 64, 1000, 5000, 200000 };
@@ -191,6 +193,24 @@ static void test_double_free(void)
     lm_free(victim);
     lm_free(before);
     lm_free(after);
+
+    /* A burst of frees: the first blocks go to the quick bins and merge
+     * when the bins fill, the rest merge as they are freed. A block from
+     * either part freed again is still a double free. */
+    current_case = "double free after a burst of frees";
+    static char *burst[BURST_COUNT];
+    for (int i = 0; i < BURST_COUNT; i++) {
+        burst[i] = lm_malloc(64);
+        REQUIRE(burst[i] != NULL);
+    }
+    for (int i = 0; i < BURST_COUNT; i++)
+        lm_free(burst[i]);
+    CHECK_EQ(lm_check(), 0);
+    lm_free(burst[BURST_COUNT - 1]);
+    expect_misuse(LM_MISUSE_DOUBLE_FREE, burst[BURST_COUNT - 1], (uint64_t)-1);
+    lm_free(burst[0]);
+    expect_misuse(LM_MISUSE_DOUBLE_FREE, burst[0], (uint64_t)-1);
+    check_no_double_handout(64, NULL, 0);
 }
 
 static _Alignas(16) char static_bytes[64];
