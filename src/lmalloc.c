@@ -477,7 +477,9 @@ static uptr top_take(uint32_t g) {
  * first, and aligned_alloc's padded sizes rarely match one. */
 static uptr heap_alloc(uint32_t g) {
     if (UNLIKELY(!heap.first) && !heap_init()) return 0;
-    uptr b = free_lists_take(g);
+    /* With nothing listed (a young heap, or one whose structures were all
+     * torn down and merged into top), skip the search. */
+    uptr b = heap.fl_bitmap || heap.carve ? free_lists_take(g) : 0;
     if (b) return b;
     /* Quick blocks pin small holes; merge them before growing, and before a
      * large request spends top (large requests are rare, so this is cheap). */
