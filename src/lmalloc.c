@@ -106,11 +106,7 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define SL_COUNT       (1u << SL_SHIFT)
 #define FL_COUNT       29u    /* first levels for granule counts below 2^32 */
 #define CLASS_COUNT    (FL_COUNT * SL_COUNT)
-
-
-
-
-
+#define CLASS_LOOKS    4u     /* blocks of its own class a request looks at before a larger class */
 #define QUICK_LIMIT    1024u  /* the bins hold at most this many blocks, then merge */
 #define FLUSH_GRANULES 4096u  /* requests of 64 KiB and up merge the quick bins before taking top */
 #define MIN_GROWTH     (4u * LM_TARGET_PAGE_SIZE)
@@ -131,8 +127,11 @@ _Static_assert(LM_TARGET_PAGE_SIZE % GRANULE == 0, "pages are whole granules");
 /* Growth and misuse reports run rarely: compile them for size. */
 #ifdef __clang__
 #define COLD        __attribute__((noinline, cold, minsize))
+/* A short search loop stays a loop: unrolled it costs code, not time. */
+#define NO_UNROLL   _Pragma("clang loop unroll(disable)")
 #else
 #define COLD        __attribute__((noinline, cold))
+#define NO_UNROLL
 #endif
 
 /* ===== Block headers ====================================================== */
@@ -404,7 +403,7 @@ static inline int quick_head_valid(uint32_t index, uint32_t g) {
 }
 
 /* Puts the carve block, if any, into its list. */
-static void carve_list(void) {
+static NOINLINE void carve_list(void) {
     if (heap.carve) free_list_insert(heap.carve, block_granules(heap.carve));
     heap.carve = 0;
 }
@@ -431,29 +430,35 @@ static NOINLINE void quick_flush(void) {
  * allocations then lands side by side and costs two header writes each,
  * instead of a list removal and insertion per split. */
 static NOINLINE uptr free_lists_take(uint32_t g) {
-    /* The head of g's own class may be big enough (below 16 granules every
-     * block there is); then the carve block; every block of a larger class is. */
+    /* One of the first blocks of g's own class may be big enough (below 16
+     * granules every block there is); then the carve block; every block of
+     * a larger class is. */
     unsigned c = sizeclass_of(g);
-    uptr b = heap.lists[c] ? block_at(heap.lists[c]) : 0;
-    if (!b || block_granules(b) < g) {
-        b = heap.carve;
-        if (!b || block_granules(b) < g) {
-            c = sizeclass_find(c + 1);
-            if (c == CLASS_COUNT) return 0;
-            b = block_at(heap.lists[c]);
-        }
+    uptr b = 0;
+    NO_UNROLL
+    for (uint32_t index = heap.lists[c], looks = CLASS_LOOKS; index && looks--;
+         index = block_links(b)[0]) {
+        b = block_at(index);
+        if (block_granules(b) >= g) goto found;
     }
+    b = heap.carve;
+    if (!b || block_granules(b) < g) {
+        c = sizeclass_find(c + 1);
+        if (c == CLASS_COUNT) return 0;
+        b = block_at(heap.lists[c]);
+    }
+found:
     free_list_remove(b);
     /* Neighbours of a free block are never free: b's header clears
      * prev_free, and the rest keeps the next block's prev_free set. */
     uint32_t have = block_granules(b);
-    if (have - g < MIN_SPLIT) {
-        block_write(b, have, STATE_USED);
-        block_set_prev(b + block_bytes(have), 0);
-        return b;
-    }
+    if (have - g < MIN_SPLIT) g = have;
     block_write(b, g, STATE_USED);
     uptr rest = b + block_bytes(g);
+    if (g == have) {
+        block_set_prev(rest, 0);
+        return b;
+    }
     if (g > QUICK_GRANULES) {
         free_list_insert(rest, have - g);
         return b;

@@ -2,7 +2,8 @@
  * make the heap grow after the first cycle: every byte freed is found
  * again. Sizes range from 0 to several MiB; the cycle mixes malloc,
  * calloc, aligned_alloc and realloc, and frees in a different order from
- * the allocation order. */
+ * the allocation order. Also: a free block that fits is found even when a
+ * smaller block of its size class was freed after it. */
 #include "testlib.h"
 
 #define CYCLES 1000
@@ -48,11 +49,33 @@ static void one_cycle(void)
         lm_free(blocks[i]);
 }
 
+/* Blocks of 100 and 102 granules share a size class, and the 100 is freed
+ * last, so it heads the list: a 102-granule request must still find the
+ * 102, not take a larger class or fresh memory and leave a hole. */
+static void check_fit_behind_list_head(void)
+{
+    enum { FITS = 102 * 16 - 8, SMALLER = 100 * 16 - 8 };
+    char *fits = lm_malloc(FITS);
+    char *guard = lm_malloc(16);
+    char *smaller = lm_malloc(SMALLER);
+    char *guard2 = lm_malloc(16);
+    REQUIRE(fits != NULL && guard != NULL && smaller != NULL && guard2 != NULL);
+    lm_free(fits);
+    lm_free(smaller);
+    char *again = lm_malloc(FITS);
+    CHECK(again == fits);
+    lm_free(again);
+    lm_free(guard);
+    lm_free(guard2);
+    CHECK_EQ(lm_check(), 0);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
     tl_begin("leak");
+    check_fit_behind_list_head();
     lm_stats_t start = tl_stats();
     one_cycle();
     lm_stats_t first = tl_stats();
