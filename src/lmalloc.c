@@ -107,7 +107,7 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define FL_COUNT       29u    /* first levels for granule counts below 2^32 */
 #define CLASS_COUNT    (FL_COUNT * SL_COUNT)
 #define CLASS_LOOKS    4u     /* blocks of its own class a request looks at before a larger class */
-#define QUICK_LIMIT    1024u  /* the bins hold at most this many blocks, then merge */
+#define QUICK_LIMIT    512u   /* the bins hold at most this many blocks, then merge */
 #define FLUSH_GRANULES 4096u  /* requests of 64 KiB and up merge the quick bins before taking top */
 #define MIN_GROWTH     (4u * LM_TARGET_PAGE_SIZE)
 #define GROWTH_SHIFT   3      /* grow by at least footprint / 8 */
