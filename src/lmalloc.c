@@ -56,8 +56,8 @@
  *
  * Growth: when neither a bin, a list, the carve block nor the top can serve
  * a request, the quick bins are flushed (merged) and the carve block listed,
- * and only then does the heap grow, by at least 1/8 of its size, so a heap
- * of N bytes grows O(log N) times. Requests of 64 KiB and more flush the
+ * and only then does the heap grow, by at least 1/32 of its size (1/8 past
+ * 64 MiB), so a heap of N bytes grows O(log N) times. Requests of 64 KiB and more flush the
  * bins before they take the top, too.
  *
  * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
@@ -110,7 +110,9 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define QUICK_LIMIT    512u   /* the bins hold at most this many blocks, then merge */
 #define FLUSH_GRANULES 4096u  /* requests of 64 KiB and up merge the quick bins before taking top */
 #define MIN_GROWTH     (4u * LM_TARGET_PAGE_SIZE)
-#define GROWTH_SHIFT   3      /* grow by at least footprint / 8 */
+#define GROWTH_SHIFT   3      /* grow by at least footprint / 8 ... */
+#define FINE_SHIFT     5      /* ... or / 32 below FINE_GROWTH_MAX */
+#define FINE_GROWTH_MAX ((uptr)64 << 20)
 
 _Static_assert(GRANULE == LM_ALIGNMENT, "blocks are aligned to one granule");
 _Static_assert(GRANULE == 1u << GRANULE_SHIFT, "granule shift");
@@ -291,7 +293,7 @@ static COLD void heap_adopt(uptr old_end, uptr bytes) {
     uptr new_sentinel = old_end + bytes - HEADER;
     if (old_end == heap.sentinel + HEADER) {
         /* Contiguous: the old sentinel becomes part of the top block. */
-        if (LM_GROWN_MEMORY_ZEROED) block_words(heap.sentinel)[0] = block_words(heap.sentinel)[1] = 0;
+        if (LM_GROWN_MEMORY_ZEROED) __builtin_memset(block_words(heap.sentinel), 0, HEADER);
         heap.sentinel = new_sentinel;
     } else {
         /* Someone else grew memory in between: fence off their part, list
@@ -308,10 +310,15 @@ static COLD void heap_adopt(uptr old_end, uptr bytes) {
     if (heap.peak_footprint < footprint) heap.peak_footprint = footprint;
 }
 
-/* Asks the target for at least `bytes` more, preferring a geometric step. */
+/* Asks the target for at least `bytes` more, preferring a geometric step:
+ * a fine one (1/32) while memory is small, where a grow costs about a
+ * microsecond on every engine, so the unused end stays small; a coarse one
+ * (1/8) past 64 MiB, where an engine without resizable buffers pays up to
+ * milliseconds per grow (see README, Growth). */
 static COLD int heap_grow(uptr bytes) {
     uptr footprint = heap.sentinel + HEADER - heap.start;
     uptr step = footprint >> GROWTH_SHIFT;
+    if (footprint < FINE_GROWTH_MAX) step >>= FINE_SHIFT - GROWTH_SHIFT;
     if (step < MIN_GROWTH) step = MIN_GROWTH;
     if (step < bytes) step = bytes;
     for (int attempt = 0; attempt < 2; attempt++) {
