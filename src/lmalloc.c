@@ -57,8 +57,8 @@
  * Growth: when neither a bin, a list, the carve block nor the top can serve
  * a request, the quick bins are flushed (merged) and the carve block listed,
  * and only then does the heap grow, by at least 1/32 of its size (1/8 past
- * 64 MiB), so a heap of N bytes grows O(log N) times. Requests of 64 KiB and more flush the
- * bins before they take the top, too.
+ * 64 MiB), so a heap of N bytes grows O(log N) times. Requests of 64 KiB
+ * and more flush the bins before they take the top, too.
  *
  * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
  * each free/realloc/free_sized/usable_size validates its pointer against the
