@@ -50,7 +50,9 @@
  *   - Every FREE block but one is in the list of its size class; a bitmap
  *     bit is set exactly when its list is non-empty. The carve block (small
  *     requests cut it from the front) is FREE and in no list. Every QUICK
- *     block is in the bin of its size, and quick_count counts them.
+ *     block is in the bin of its size, and quick_count counts them;
+ *     quick_max is QUICK_GRANULES, or 0 in a burst of frees.
+ *   - `span` is the number of granules from `first` to the sentinel.
  *   - A header that falls off the chain (merged into a neighbour) never says
  *     USED, so freeing it again is reported, never obeyed.
  *
@@ -112,7 +114,7 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define MIN_GROWTH     (4u * LM_TARGET_PAGE_SIZE)
 #define GROWTH_SHIFT   3      /* grow by at least footprint / 8 ... */
 #define FINE_SHIFT     5      /* ... or / 32 below FINE_GROWTH_MAX */
-#define FINE_GROWTH_MAX ((uptr)64 << 20)
+#define FINE_GROWTH_MAX ((uptr)64 << 20)  /* past this a classic buffer's grow costs milliseconds */
 
 _Static_assert(GRANULE == LM_ALIGNMENT, "blocks are aligned to one granule");
 _Static_assert(GRANULE == 1u << GRANULE_SHIFT, "granule shift");
@@ -155,8 +157,9 @@ static inline uptr block_usable(uint32_t granules) { return block_bytes(granules
 
 /* A hash of where a header is and what size it claims, cheap because free
  * computes it every time: one multiply spreads the size over the word, and
- * a second carries every input bit into the 28 high bits kept. (Only the address's low 32 bits: bytes that are not a
- * header match by chance once in 2^28 wherever they are.) */
+ * a second carries every input bit into the 28 high bits kept. (Only the
+ * address's low 32 bits: bytes that are not a header match by chance once
+ * in 2^28 wherever they are.) */
 static inline uint32_t header_check(uptr b, uint32_t granules) {
     return (((uint32_t)b ^ (granules * 0x85EBCA77u)) * 0x9E3779B1u) & CHECK_MASK;
 }
@@ -197,7 +200,7 @@ static struct heap {
     uptr first;          /* header of the first block; 0 until initialised */
     uptr sentinel;       /* header of the end sentinel; memory ends 8 bytes later */
     uptr top;            /* header of the top block (== sentinel when empty) */
-    uptr span;           /* granules from first to the sentinel: where headers lie */
+    uptr span;           /* (sentinel - first) / GRANULE, kept for the one-compare pointer checks */
     uptr carve;          /* header of the carve block, or 0 (see free_lists_take) */
     uptr origin;         /* address of block index 0 (first is index 1) */
     uptr start;          /* first byte taken from the target */
@@ -399,9 +402,9 @@ static void block_shrink(uptr b, uint32_t g) {
 
 /* Is the block at `index`, the head of bin g, a freed block of g granules?
  * The index was the link in a freed block's first bytes, where a write
- * after free lands: check it before trusting it. No hash here (this is the malloc fast
- * path): the size word must be exactly g and the state QUICK, which garbage
- * matches about once in 2^34. */
+ * after free lands: check it before trusting it. No hash here (this is the
+ * malloc fast path): the size word must be exactly g and the state QUICK,
+ * which garbage matches about once in 2^34. */
 static inline int quick_head_valid(uint32_t index, uint32_t g) {
     uptr b = block_at(index);
     return !LM_MISUSE_CHECKS ||
@@ -906,5 +909,7 @@ size_t lm_check(void) {
     }
     errors += listed_blocks != free_seen || quick_blocks != quick_seen;
     errors += quick_seen != heap.quick_count;
+    errors += heap.quick_max != QUICK_GRANULES && heap.quick_max != 0;
+    errors += heap.span != (heap.sentinel - heap.first) >> GRANULE_SHIFT;
     return errors;
 }
