@@ -217,7 +217,7 @@ static struct heap {
 } heap;
 
 static inline uptr block_at(uint32_t index) { return heap.origin + block_bytes(index); }
-static inline uint32_t block_index(uptr b) { return (uint32_t)((b - heap.origin) >> GRANULE_SHIFT); }
+static inline uint32_t block_index(uptr b) { return (uint32_t)((b - heap.first) >> GRANULE_SHIFT) + 1; }
 static inline word *block_links(uptr b) { return block_words(b) + 2; }   /* next, prev */
 static inline word *block_footer(uptr b, uint32_t g) { return (word *)(b + block_bytes(g)) - 1; }
 static inline uint32_t top_granules(void) {
@@ -432,6 +432,14 @@ static NOINLINE void quick_flush(void) {
     heap.quick_count = 0;
 }
 
+/* Many idle quick blocks pin holes all over the heap: merge them, and merge
+ * the rest of this burst of frees as it comes (free skips the bins until
+ * malloc_slow restores quick_max). */
+static NOINLINE void quick_overflow(void) {
+    quick_flush();
+    heap.quick_max = 0;
+}
+
 /* A block of at least g granules from the free lists, marked USED, or 0.
  *
  * Small requests that find no close fit split a larger block and keep the
@@ -507,7 +515,13 @@ static uptr heap_alloc(uint32_t g) {
     return top_take(g);
 }
 
-static NOINLINE void *malloc_slow(uptr size) {
+static void *quick_damaged(uptr size);
+
+/* Serves what the quick bins did not: `damaged` says the bin's head was not
+ * a freed block (one call site keeps lm_malloc small enough for a wasm
+ * engine to inline it). */
+static NOINLINE void *malloc_slow(uptr size, int damaged) {
+    if (UNLIKELY(damaged)) return quick_damaged(size);
     heap.quick_max = QUICK_GRANULES;    /* a malloc that misses the bins ends a burst of frees */
     uptr b = size <= MAX_REQUEST ? heap_alloc(request_granules(size)) : 0;
     if (!b) {
@@ -603,7 +617,7 @@ static COLD void *quick_damaged(uptr size) {
     heap.quick_count = 0;
     for (uptr b = heap.first; b && b < heap.top; b = chain_next(b))
         if (block_state(b) == STATE_QUICK) block_release(b);
-    return malloc_slow(size);
+    return malloc_slow(size, 0);
 }
 
 /* A pointer failed the fast check: say exactly what is wrong with it. */
@@ -655,18 +669,19 @@ static inline int block_is_live(uptr b) {
 
 /* Not inlined into calloc and realloc: one copy of the fast path is enough. */
 NOINLINE void *lm_malloc(size_t size) {
+    uint32_t index = 0;
     if (LIKELY(size <= QUICK_GRANULES * GRANULE - HEADER)) {
-        uint32_t g = request_granules(size), index = heap.quick[g];
-        if (LIKELY(index)) {
+        uint32_t g = request_granules(size);
+        index = heap.quick[g];
+        if (LIKELY(index && quick_head_valid(index, g))) {
             uptr b = block_at(index);
-            if (UNLIKELY(!quick_head_valid(index, g))) return quick_damaged(size);
             heap.quick[g] = block_links(b)[0];
             heap.quick_count--;
             block_flip_used_quick(b);
             return (void *)(b + HEADER);
         }
     }
-    return malloc_slow(size);
+    return malloc_slow(size, index != 0);
 }
 
 void lm_free(void *ptr) {
@@ -680,12 +695,7 @@ void lm_free(void *ptr) {
         block_flip_used_quick(b);
         block_links(b)[0] = heap.quick[g];
         heap.quick[g] = block_index(b);
-        /* Many idle quick blocks pin holes all over the heap: merge them,
-         * and merge the rest of this burst of frees as it comes. */
-        if (UNLIKELY(++heap.quick_count > QUICK_LIMIT)) {
-            quick_flush();
-            heap.quick_max = 0;
-        }
+        if (UNLIKELY(++heap.quick_count > QUICK_LIMIT)) quick_overflow();
         return;
     }
     block_release(b);
