@@ -52,7 +52,8 @@
  *     requests cut it from the front) is FREE and in no list. Every QUICK
  *     block is in the bin of its size, and quick_count counts them;
  *     quick_max is QUICK_GRANULES, or 0 in a burst of frees.
- *   - `span` is the number of granules from `first` to the sentinel.
+ *   - `span` is the number of granules from `first` to the sentinel, and
+ *     `origin` is one granule before `first`.
  *   - A header that falls off the chain (merged into a neighbour) never says
  *     USED, so freeing it again is reported, never obeyed.
  *
@@ -217,6 +218,8 @@ static struct heap {
 } heap;
 
 static inline uptr block_at(uint32_t index) { return heap.origin + block_bytes(index); }
+/* The inverse of block_at (origin is first - GRANULE), counted from first so
+ * free shares the subtraction with its pointer check. */
 static inline uint32_t block_index(uptr b) { return (uint32_t)((b - heap.first) >> GRANULE_SHIFT) + 1; }
 static inline word *block_links(uptr b) { return block_words(b) + 2; }   /* next, prev */
 static inline word *block_footer(uptr b, uint32_t g) { return (word *)(b + block_bytes(g)) - 1; }
@@ -921,5 +924,6 @@ size_t lm_check(void) {
     errors += quick_seen != heap.quick_count;
     errors += heap.quick_max != QUICK_GRANULES && heap.quick_max != 0;
     errors += heap.span != (heap.sentinel - heap.first) >> GRANULE_SHIFT;
+    errors += heap.origin != heap.first - GRANULE;
     return errors;
 }
