@@ -499,39 +499,40 @@ static uptr top_take(uint32_t g) {
     return b;
 }
 
-/* Serves g granules from anywhere but the quick bins: lm_malloc tries them
- * first, and aligned_alloc's padded sizes rarely match one. */
-static uptr heap_alloc(uint32_t g) {
-    if (UNLIKELY(!heap.first) && !heap_init()) return 0;
+enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
+static void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr length);
+
+/* Serves what the quick bins did not, from the lists, the carve block or
+ * top, growing the heap if need be; counts a request it cannot serve.
+ * lm_malloc takes a bin's head when it is a freed block, so a bin that still
+ * holds blocks here had a head that is not: misuse reports it and reclaims
+ * the bins. (Checking here, not passing a flag from lm_malloc, keeps the fast
+ * path lean: measured 1-3% on wasm32. realloc calls here too; wasm-opt would
+ * inline a function with one caller into it, whatever its size.) */
+static NOINLINE void *malloc_slow(uptr size) {
+    uint32_t g = request_granules(size);
+    heap.quick_max = QUICK_GRANULES;    /* a malloc that misses the bins ends a burst of frees */
+    if (LM_MISUSE_CHECKS && size <= QUICK_GRANULES * GRANULE - HEADER && heap.quick[g])
+        misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(g));
+    if (size > MAX_REQUEST || (UNLIKELY(!heap.first) && !heap_init())) goto refuse;
     /* With nothing listed (a young heap, or one whose structures were all
      * torn down and merged into top), skip the search. */
     uptr b = heap.fl_bitmap || heap.carve ? free_lists_take(g) : 0;
-    if (b) return b;
     /* Quick blocks pin small holes; merge them before growing, and before a
      * large request spends top (large requests are rare, so this is cheap). */
-    if (g >= FLUSH_GRANULES || top_granules() < g) {
+    if (!b && (g >= FLUSH_GRANULES || top_granules() < g)) {
         quick_flush();
-        if ((b = free_lists_take(g))) return b;
+        b = free_lists_take(g);
     }
-    while (top_granules() < g)
-        if (!heap_grow(block_bytes(g - top_granules()))) return 0;
-    return top_take(g);
-}
-
-static void *quick_damaged(uptr size);
-
-/* Serves what the quick bins did not: `damaged` says the bin's head was not
- * a freed block (one call site keeps lm_malloc small enough for a wasm
- * engine to inline it). */
-static NOINLINE void *malloc_slow(uptr size, int damaged) {
-    if (UNLIKELY(damaged)) return quick_damaged(size);
-    heap.quick_max = QUICK_GRANULES;    /* a malloc that misses the bins ends a burst of frees */
-    uptr b = size <= MAX_REQUEST ? heap_alloc(request_granules(size)) : 0;
     if (!b) {
-        heap.failed_allocs++;
-        return 0;
+        while (top_granules() < g)
+            if (!heap_grow(block_bytes(g - top_granules()))) goto refuse;
+        b = top_take(g);
     }
     return (void *)(b + HEADER);
+refuse:
+    heap.failed_allocs++;
+    return 0;
 }
 
 /* ===== Misuse reports ===================================================== */
@@ -544,8 +545,6 @@ static COLD uptr chain_next(uptr b) {
     return next > b && next <= heap.sentinel ? next : 0;
 }
 
-
-enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
 static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size", "malloc" };
 
 /* One line per kind: %o the operation, %p the caller's pointer, %b the block
@@ -581,8 +580,21 @@ static COLD void line_number(line *l, uptr v, unsigned base) {
     while (n) line_put(l, digits[--n]);
 }
 
+/* A quick bin led malloc to something that is not a freed block of its
+ * size: a freed block's link was overwritten. Empties the bins and merges
+ * every QUICK block found on the chain, whose headers are checked, so the
+ * heap stays consistent. (A merge leaves the merged-away headers intact, so
+ * the walk goes on through them.) */
+static COLD void quick_reclaim(void) {
+    __builtin_memset(heap.quick, 0, sizeof heap.quick);
+    heap.quick_count = 0;
+    for (uptr b = heap.first; b && b < heap.top; b = chain_next(b))
+        if (block_state(b) == STATE_QUICK) block_release(b);
+}
+
 /* Reports misuse of `ptr` in `op`; `b` is the block concerned (0 if none).
- * Returns only under LM_POLICY_CONTINUE: the caller then refuses the call. */
+ * Returns only under LM_POLICY_CONTINUE: the caller then refuses the call,
+ * except malloc, which serves the request once the bins are reclaimed. */
 static COLD void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr length) {
     uptr usable = b && kind != LM_MISUSE_CORRUPTED ? block_usable(block_granules(b)) : 0;
     const char *t = misuse_lines[op == OP_MALLOC ? WRITTEN_AFTER_FREE
@@ -606,21 +618,7 @@ static COLD void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr 
     heap.last_misuse = (lm_misuse){ kind, ptr, usable };
     lm_target_report(kind, ptr, usable, l.text, l.len, heap.policy == LM_POLICY_ABORT);
     if (heap.policy == LM_POLICY_ABORT) __builtin_trap();   /* the target did not stop */
-}
-
-/* The bin for a request of `size` led to something that is not a freed
- * block of its size: a freed block's link was overwritten. Reports it, then
- * empties the bins and merges every QUICK block found on the chain, whose
- * headers are checked, so the heap stays consistent. (A merge leaves the
- * merged-away headers intact, so the walk goes on through them.) Then
- * serves the request from the slow path (under LM_POLICY_CONTINUE). */
-static COLD void *quick_damaged(uptr size) {
-    misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(request_granules(size)));
-    __builtin_memset(heap.quick, 0, sizeof heap.quick);
-    heap.quick_count = 0;
-    for (uptr b = heap.first; b && b < heap.top; b = chain_next(b))
-        if (block_state(b) == STATE_QUICK) block_release(b);
-    return malloc_slow(size, 0);
+    if (op == OP_MALLOC) quick_reclaim();
 }
 
 /* A pointer failed the fast check: say exactly what is wrong with it. */
@@ -672,10 +670,8 @@ static inline int block_is_live(uptr b) {
 
 /* Not inlined into calloc and realloc: one copy of the fast path is enough. */
 NOINLINE void *lm_malloc(size_t size) {
-    uint32_t index = 0;
     if (LIKELY(size <= QUICK_GRANULES * GRANULE - HEADER)) {
-        uint32_t g = request_granules(size);
-        index = heap.quick[g];
+        uint32_t g = request_granules(size), index = heap.quick[g];
         if (LIKELY(index && quick_head_valid(index, g))) {
             uptr b = block_at(index);
             heap.quick[g] = block_links(b)[0];
@@ -684,7 +680,7 @@ NOINLINE void *lm_malloc(size_t size) {
             return (void *)(b + HEADER);
         }
     }
-    return malloc_slow(size, index != 0);
+    return malloc_slow(size);
 }
 
 void lm_free(void *ptr) {
@@ -754,7 +750,7 @@ void *lm_realloc(void *ptr, size_t size) {
         lm_free(ptr);
         return 0;
     }
-    if (size > MAX_REQUEST) return lm_malloc(size);   /* refused and counted; ptr stays */
+    if (size > MAX_REQUEST) return malloc_slow(size);   /* refused and counted; ptr stays */
     uint32_t want = request_granules(size), have = block_granules(b);
     if (want <= have) {
         /* Shrink in place, unless a large block keeps under a quarter of
@@ -798,20 +794,15 @@ void *lm_realloc(void *ptr, size_t size) {
 
 void *lm_aligned_alloc(size_t alignment, size_t size) {
     if (!alignment || (alignment & (alignment - 1)) || size > MAX_REQUEST - 2 * GRANULE ||
-        alignment > MAX_REQUEST - 2 * GRANULE - size) {
-        heap.failed_allocs++;
-        return 0;
-    }
+        alignment > MAX_REQUEST - 2 * GRANULE - size)
+        return malloc_slow(SIZE_MAX);   /* refused and counted */
     if (alignment <= GRANULE) return lm_malloc(size);
     /* Over-allocate, then give back a leading part (at least a granule, so
      * it can stand alone) and the tail. */
     uint32_t want = request_granules(size);
-    uptr b = heap_alloc(want + (uint32_t)(alignment >> GRANULE_SHIFT) + 1);
-    if (!b) {
-        heap.failed_allocs++;
-        return 0;
-    }
-    uptr p = b + HEADER;
+    uptr p = (uptr)lm_malloc(block_usable(want + (uint32_t)(alignment >> GRANULE_SHIFT) + 1));
+    if (!p) return 0;
+    uptr b = p - HEADER;
     if (p & (alignment - 1)) {
         uptr aligned = (p + GRANULE + alignment - 1) & ~(uptr)(alignment - 1);
         uint32_t lead = (uint32_t)((aligned - p) >> GRANULE_SHIFT), g = block_granules(b);

@@ -333,6 +333,33 @@ static void test_aligned_alloc(void)
     }
     CHECK_EQ(live_blocks(), live);
 
+    /* An aligned request reuses a freed small block of its padded size, as
+     * malloc does: free one block of every small size, and the aligned block
+     * lies inside one of them. */
+    enum { SMALL_SIZES = 64 };
+    void *small[SMALL_SIZES];
+    uintptr_t freed[SMALL_SIZES];
+    for (size_t i = 0; i < SMALL_SIZES; i++) {
+        small[i] = lm_malloc(i * LM_ALIGNMENT + 8);
+        REQUIRE(small[i] != NULL);
+        freed[i] = (uintptr_t)small[i];
+    }
+    for (size_t i = 0; i < SMALL_SIZES; i++)
+        lm_free(small[i]);
+    char *aligned = lm_aligned_alloc(64, 100);
+    REQUIRE(aligned != NULL);
+    CHECK(tl_is_aligned(aligned, 64));
+    uintptr_t at = (uintptr_t)aligned;
+    int reused = 0;
+    for (size_t i = 0; i < SMALL_SIZES; i++)
+        reused |= at >= freed[i] && at + 100 <= freed[i] + i * LM_ALIGNMENT + 8;
+    CHECK(reused);
+    tl_fill_pattern(aligned, 100, 6);
+    CHECK_EQ(lm_check(), 0);
+    CHECK_PATTERN(aligned, 100, 6);
+    lm_free(aligned);
+    CHECK_EQ(lm_check(), 0);
+
     /* Aligned blocks are ordinary blocks afterwards: realloc keeps the bytes. */
     char *p = lm_aligned_alloc(4096, 1000);
     REQUIRE(p != NULL);
