@@ -160,9 +160,10 @@ static inline uptr block_usable(uint32_t granules) { return block_bytes(granules
  * computes it every time: one multiply spreads the size over the word, and
  * a second carries every input bit into the 28 high bits kept. (Only the
  * address's low 32 bits: bytes that are not a header match by chance once
- * in 2^28 wherever they are.) */
+ * in 2^28 wherever they are.) The odd multipliers are within 2^27 of zero as
+ * signed numbers, so wasm encodes each in 4 bytes, not 5. */
 static inline uint32_t header_check(uptr b, uint32_t granules) {
-    return (((uint32_t)b ^ (granules * 0x85EBCA77u)) * 0x9E3779B1u) & CHECK_MASK;
+    return (((uint32_t)b ^ (granules * 0xFDEBCA77u)) * 0xFE3779B1u) & CHECK_MASK;
 }
 
 /* Out of line: one copy serves every slow path (no fast path writes a header). */
