@@ -504,17 +504,13 @@ enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
 static void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr length);
 
 /* Serves what the quick bins did not, from the lists, the carve block or
- * top, growing the heap if need be; counts a request it cannot serve.
- * lm_malloc takes a bin's head when it is a freed block, so a bin that still
- * holds blocks here had a head that is not: misuse reports it and reclaims
- * the bins. (Checking here, not passing a flag from lm_malloc, keeps the fast
- * path lean: measured 1-3% on wasm32. realloc calls here too; wasm-opt would
- * inline a function with one caller into it, whatever its size.) */
+ * top, growing the heap if need be; counts a request it cannot serve. Out of
+ * line, so lm_malloc stays small enough for a wasm engine to inline. (realloc
+ * calls here too; wasm-opt would inline a function with one caller into it,
+ * whatever its size.) */
 static NOINLINE void *malloc_slow(uptr size) {
     uint32_t g = request_granules(size);
     heap.quick_max = QUICK_GRANULES;    /* a malloc that misses the bins ends a burst of frees */
-    if (LM_MISUSE_CHECKS && size <= QUICK_GRANULES * GRANULE - HEADER && heap.quick[g])
-        misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(g));
     if (size > MAX_REQUEST || (UNLIKELY(!heap.first) && !heap_init())) goto refuse;
     /* With nothing listed (a young heap, or one whose structures were all
      * torn down and merged into top), skip the search. */
@@ -669,16 +665,29 @@ static inline int block_is_live(uptr b) {
 #endif
 }
 
+/* The head of the bin for a request of `size` is not a freed block: a freed
+ * block's link was overwritten. misuse reports it and reclaims the bins,
+ * then the slow path serves the request. (A call lm_malloc ends with, so
+ * the fast path keeps nothing live across a call: natively, no register to
+ * save on every malloc.) */
+static COLD void *quick_damaged(uptr size) {
+    misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(request_granules(size)));
+    return malloc_slow(size);
+}
+
 /* Not inlined into calloc and realloc: one copy of the fast path is enough. */
 NOINLINE void *lm_malloc(size_t size) {
     if (LIKELY(size <= QUICK_GRANULES * GRANULE - HEADER)) {
         uint32_t g = request_granules(size), index = heap.quick[g];
-        if (LIKELY(index && quick_head_valid(index, g))) {
-            uptr b = block_at(index);
-            heap.quick[g] = block_links(b)[0];
-            heap.quick_count--;
-            block_flip_used_quick(b);
-            return (void *)(b + HEADER);
+        if (LIKELY(index)) {
+            if (LIKELY(quick_head_valid(index, g))) {
+                uptr b = block_at(index);
+                heap.quick[g] = block_links(b)[0];
+                heap.quick_count--;
+                block_flip_used_quick(b);
+                return (void *)(b + HEADER);
+            }
+            return quick_damaged(size);
         }
     }
     return malloc_slow(size);
