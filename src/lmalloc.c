@@ -500,18 +500,15 @@ static uptr top_take(uint32_t g) {
     return b;
 }
 
-enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
-static void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr length);
-
 /* Serves what the quick bins did not, from the lists, the carve block or
  * top, growing the heap if need be; counts a request it cannot serve. Out of
  * line, so lm_malloc stays small enough for a wasm engine to inline. (realloc
  * calls here too; wasm-opt would inline a function with one caller into it,
  * whatever its size.) */
 static NOINLINE void *malloc_slow(uptr size) {
-    uint32_t g = request_granules(size);
     heap.quick_max = QUICK_GRANULES;    /* a malloc that misses the bins ends a burst of frees */
     if (size > MAX_REQUEST || (UNLIKELY(!heap.first) && !heap_init())) goto refuse;
+    uint32_t g = request_granules(size);
     /* With nothing listed (a young heap, or one whose structures were all
      * torn down and merged into top), skip the search. */
     uptr b = heap.fl_bitmap || heap.carve ? free_lists_take(g) : 0;
@@ -542,6 +539,7 @@ static COLD uptr chain_next(uptr b) {
     return next > b && next <= heap.sentinel ? next : 0;
 }
 
+enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
 static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size", "malloc" };
 
 /* One line per kind: %o the operation, %p the caller's pointer, %b the block
@@ -669,7 +667,8 @@ static inline int block_is_live(uptr b) {
  * block's link was overwritten. misuse reports it and reclaims the bins,
  * then the slow path serves the request. (A call lm_malloc ends with, so
  * the fast path keeps nothing live across a call: natively, no register to
- * save on every malloc.) */
+ * save on every malloc. wasm-opt inlines this into lm_malloc, its one
+ * caller, which is why the bin walk lives in misuse, not here.) */
 static COLD void *quick_damaged(uptr size) {
     misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(request_granules(size)));
     return malloc_slow(size);
