@@ -5,13 +5,29 @@
  *     never shrinks or moves. Another party (JS, a second allocator) may grow
  *     it too; lmalloc fences off memory it did not grow itself.
  *   - LM_UPTR_BITS (32 or 64) and LM_GROWN_MEMORY_ZEROED (0 or 1).
- *   - Single-threaded: the heap state below is one global instance.
+ *   - Single-threaded: one heap (the default) takes spans from one page layer.
  *
- * Layout
- *   Memory is a chain of blocks, each a whole number of granules (16 bytes).
- *   A block starts with a two-word header of 32-bit fields on both widths:
+ * Two layers
+ *   The page layer owns all memory from the target. It keeps it as one chain
+ *   of blocks (a coalescing heap: TLSF lists, merging on free), which serves
+ *   medium and large requests directly, and a page map: one word per 4 KiB
+ *   page naming the span that covers the page, or 0.
  *
- *       [ granules : u32 | check:28 prev_free:1 prev_one:1 state:2 ]  user data ...
+ *   A heap serves small requests (up to SMALL_MAX bytes) from spans: blocks
+ *   of the page layer whose payload starts on a page boundary and is cut
+ *   into equal slots of one size class. Slots carry no header. A heap keeps,
+ *   per class, a queue of spans with room; malloc pops the first span's
+ *   free list, free pushes onto the slot's own span (found through the page
+ *   map in O(1), before anything in the slot is trusted). A span that
+ *   empties goes back to the page layer, where its memory merges and serves
+ *   any size. All heap state is a struct internal functions take; lm_*
+ *   serve the default heap.
+ *
+ * Blocks of the page layer
+ *   Each is a whole number of granules (16 bytes) with a two-word header of
+ *   32-bit fields on both widths:
+ *
+ *       [ granules : u32 | check:28 prev_free:1 prev_one:1 state:2 ]  payload ...
  *       ^ block (8 mod 16)                                        ^ pointer (0 mod 16)
  *
  *   `check` is a hash of the block's address and size: a pointer that is not
@@ -19,27 +35,29 @@
  *   A free block holds its list links (two u32 block indices) after the
  *   header and, from two granules up, its size in its last word (the
  *   footer), so `prev_free` lets a neighbour find it. A one-granule block
- *   (requests up to 8 bytes) has no room for a footer: `prev_one` in its
- *   successor says its size instead. Block indices are granule offsets
- *   from `origin`, so metadata is the same size on wasm32 and wasm64 and the
- *   heap may span up to 2^32 granules (64 GiB).
+ *   has no room for a footer: `prev_one` in its successor says its size.
+ *   Block indices are granule offsets from `origin`, so metadata is the same
+ *   size on wasm32 and wasm64 and the heap may span up to 2^32 granules
+ *   (64 GiB). The last block before the end is `top`, free space never
+ *   handed out yet or given back at the end; it keeps no header (`top` and
+ *   the sentinel bound it). A zero-size FENCE header closes the chain.
  *
- *   The last block before the end is `top`, free space never handed out yet
- *   or given back at the end; after it a zero-size sentinel header closes the
- *   chain. Top has no header: `top` and the sentinel bound it, so carving a
- *   block from it writes just that block's header.
+ * Spans and slots
+ *   A span's descriptor (48 bytes, in a descriptor table of the page layer)
+ *   says where slot 0 is, the slot size, how many slots were ever handed
+ *   out (`fresh`: the rest are carved on demand), how many are live, and the
+ *   head of its free list. A free slot holds two words: the granule index of
+ *   the next free slot, and that index xor the page layer's key. malloc pops
+ *   a slot only if the pair still agrees (a write after free over it is
+ *   reported); free pushes one only if the pointer is a slot start of the
+ *   span below `fresh` and does not already carry an agreeing pair (then it
+ *   walks the list to tell a double free from chance, 1 in 2^32).
  *
- * States
- *   USED   handed to the caller.
- *   QUICK  freed into an exact-size quick bin (blocks up to 1 KiB): reused
- *          LIFO by the fast path, not merged with neighbours until a flush.
- *          The bins hold at most QUICK_LIMIT blocks: a burst of frees (a
- *          program tearing down a structure) merges them instead of leaving
- *          thousands of small blocks to pin holes, and merges the rest of
- *          the burst as it comes, until a malloc misses the bins.
- *   FREE   in a size-class list (TLSF: first level a power of two, second
- *          level 16 linear steps); merged with free neighbours and with top.
- *   FENCE  the end sentinel, or memory that another party grew.
+ * States (of a block)
+ *   USED      handed to the caller (a medium or large block).
+ *   INTERNAL  the allocator's own: a span, a descriptor table, the page map.
+ *   FREE      in a size-class list; merged with free neighbours and with top.
+ *   FENCE     the end sentinel, or memory that another party grew.
  *
  * Invariants (lm_check verifies each one)
  *   - The chain runs from `first` to `top`; every header's check holds.
@@ -47,26 +65,29 @@
  *     prev_free bit is set exactly when its predecessor is FREE, and
  *     prev_one when that predecessor is one granule; a larger FREE block's
  *     footer equals its size.
- *   - Every FREE block but one is in the list of its size class; a bitmap
- *     bit is set exactly when its list is non-empty. The carve block (small
- *     requests cut it from the front) is FREE and in no list. Every QUICK
- *     block is in the bin of its size, and quick_count counts them;
- *     quick_max is QUICK_GRANULES, or 0 in a burst of frees.
- *   - `span` is the number of granules from `first` to the sentinel, and
+ *   - Every FREE block is in the list of its size class; a bitmap bit is set
+ *     exactly when its list is non-empty.
+ *   - Every span's descriptor check holds; its block is INTERNAL and holds
+ *     its slots; the map names it for every page its slots touch, and
+ *     names nothing else; its free list holds distinct slots below `fresh`
+ *     with agreeing pairs; used + listed + lost == fresh <= capacity.
+ *   - A span is queued in its class exactly when `queued` says so; the
+ *     first span of each class queue is `current`, and direct[g] is the
+ *     current span of g's class.
+ *   - `extent` is the number of granules from `first` to the sentinel, and
  *     `origin` is one granule before `first`.
  *   - A header that falls off the chain (merged into a neighbour) never says
  *     USED, so freeing it again is reported, never obeyed.
  *
- * Growth: when neither a bin, a list, the carve block nor the top can serve
- * a request, the quick bins are flushed (merged) and the carve block listed,
- * and only then does the heap grow, by at least 1/32 of its size (1/8 past
- * 64 MiB), so a heap of N bytes grows O(log N) times. Requests of 64 KiB
- * and more flush the bins before they take the top, too.
+ * Growth: when neither a list nor the top can serve a block, the heap grows
+ * by at least 1/32 of its size (1/8 past 64 MiB), so a heap of N bytes grows
+ * O(log N) times.
  *
  * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
- * each free/realloc/free_sized/usable_size validates its pointer against the
- * header check and state, and malloc validates the quick-bin link it follows
- * (where a write after free lands). lm_check() walks everything.
+ * free/realloc/free_sized/usable_size validate their pointer (a slot: its
+ * span, offset and pair; a block: its header check and state), and malloc
+ * validates the free slot it pops (where a write after free lands).
+ * lm_check() walks everything.
  */
 #include "lmalloc.h"
 #include "../targets/target.h"
@@ -100,29 +121,34 @@ _Static_assert(sizeof(uptr) == sizeof(size_t), "size_t must have the pointer wid
 /* Memory the allocator reads as metadata may hold any user type. */
 typedef uint32_t __attribute__((may_alias)) word;
 
-#define GRANULE        16u    /* block size unit and alignment (= LM_ALIGNMENT) */
+#define GRANULE        16u    /* block and slot size unit and alignment (= LM_ALIGNMENT) */
 #define GRANULE_SHIFT  4
 #define HEADER         8u     /* two u32 words on both widths */
 #define MIN_SPLIT      2u     /* splits leave no piece smaller: only a freed 1-granule block is one */
-#define QUICK_GRANULES 64u    /* blocks of up to 1 KiB go through quick bins */
+#define PAGE_SHIFT     12     /* the page map's unit: 4 KiB */
+#define PAGE_SIZE      (1u << PAGE_SHIFT)
+#define SMALL_GRANULES 64u    /* requests up to 1 KiB come from spans */
+#define SMALL_MAX      (SMALL_GRANULES * GRANULE)
+#define SMALL_CLASSES  32u    /* 16..128 bytes by 16, then eight classes per doubling */
+#define TABLE_SPANS    32u    /* descriptors per descriptor table (the first links the tables) */
+#define MAP_MIN_PAGES  1024u  /* the first page map covers 4 MiB */
 #define SL_SHIFT       4      /* 16 second-level lists per power of two */
 #define SL_COUNT       (1u << SL_SHIFT)
 #define FL_COUNT       29u    /* first levels for granule counts below 2^32 */
-#define CLASS_COUNT    (FL_COUNT * SL_COUNT)
-#define CLASS_LOOKS    4u     /* blocks of its own class a request looks at before a larger class */
-#define QUICK_LIMIT    512u   /* the bins hold at most this many blocks, then merge */
-#define FLUSH_GRANULES 4096u  /* requests of 64 KiB and up merge the quick bins before taking top */
+#define LIST_COUNT     (FL_COUNT * SL_COUNT)
+#define LIST_LOOKS     4u     /* blocks of its own list a request looks at before a larger list */
 #define MIN_GROWTH     (4u * LM_TARGET_PAGE_SIZE)
 #define GROWTH_SHIFT   3      /* grow by at least footprint / 8 ... */
 #define FINE_SHIFT     5      /* ... or / 32 below FINE_GROWTH_MAX */
 #define FINE_GROWTH_MAX ((uptr)64 << 20)  /* past this a classic buffer's grow costs milliseconds */
 
-_Static_assert(GRANULE == LM_ALIGNMENT, "blocks are aligned to one granule");
+_Static_assert(GRANULE == LM_ALIGNMENT, "blocks and slots are aligned to one granule");
 _Static_assert(GRANULE == 1u << GRANULE_SHIFT, "granule shift");
 _Static_assert(GRANULE >= HEADER + 2 * sizeof(word), "a free granule holds its header and links");
 _Static_assert(MIN_SPLIT * GRANULE >= HEADER + 3 * sizeof(word),
                "a split remainder holds its header, links and footer");
-_Static_assert(LM_TARGET_PAGE_SIZE % GRANULE == 0, "pages are whole granules");
+_Static_assert(LM_TARGET_PAGE_SIZE % PAGE_SIZE == 0, "target pages are whole map pages");
+_Static_assert(GRANULE >= 2 * sizeof(word), "a free slot holds its link and its check");
 
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -139,9 +165,13 @@ _Static_assert(LM_TARGET_PAGE_SIZE % GRANULE == 0, "pages are whole granules");
 #define NO_UNROLL
 #endif
 
+static inline unsigned msb32(uint32_t x) { return 31u - (unsigned)__builtin_clz(x); }
+static inline unsigned lsb32(uint32_t x) { return (unsigned)__builtin_ctz(x); }
+static inline uint32_t rotr32(uint32_t x, unsigned k) { return x >> k | x << ((32 - k) & 31); }
+
 /* ===== Block headers ====================================================== */
 
-enum { STATE_FREE = 0, STATE_USED = 1, STATE_QUICK = 2, STATE_FENCE = 3 };
+enum { STATE_FREE = 0, STATE_USED = 1, STATE_INTERNAL = 2, STATE_FENCE = 3 };
 #define STATE_MASK 3u
 #define PREV_ONE   4u     /* with PREV_FREE: the predecessor is one granule (no footer) */
 #define PREV_FREE  8u
@@ -155,6 +185,8 @@ static inline uint32_t block_state(uptr b) { return block_tag(b) & STATE_MASK; }
 static inline uptr block_bytes(uint32_t granules) { return (uptr)granules << GRANULE_SHIFT; }
 static inline uptr block_next(uptr b) { return b + block_bytes(block_granules(b)); }
 static inline uptr block_usable(uint32_t granules) { return block_bytes(granules) - HEADER; }
+static inline word *block_links(uptr b) { return block_words(b) + 2; }   /* next, prev */
+static inline word *block_footer(uptr b, uint32_t g) { return (word *)(b + block_bytes(g)) - 1; }
 
 /* A hash of where a header is and what size it claims, cheap because free
  * computes it every time: one multiply spreads the size over the word, and
@@ -172,9 +204,6 @@ static NOINLINE void block_write(uptr b, uint32_t granules, uint32_t flags) {
     block_words(b)[1] = header_check(b, granules) | flags;
 }
 
-/* Turns a USED block QUICK and back: one xor where the state is known. */
-static inline void block_flip_used_quick(uptr b) { block_words(b)[1] ^= STATE_USED ^ STATE_QUICK; }
-
 static inline void block_set_state(uptr b, uint32_t state) {
     block_words(b)[1] = (block_tag(b) & ~STATE_MASK) | state;
 }
@@ -191,130 +220,204 @@ static inline int header_valid(uptr b) {
     return (block_tag(b) & CHECK_MASK) == header_check(b, block_granules(b));
 }
 
-/* Granules needed for a request of `size` bytes (size <= MAX_REQUEST). */
+/* Granules a block needs for a request of `size` bytes (size <= MAX_REQUEST). */
 static inline uint32_t request_granules(uptr size) {
     return (uint32_t)((size + HEADER + GRANULE - 1) >> GRANULE_SHIFT);
 }
 
-/* ===== Heap state ========================================================= */
+/* ===== Small size classes ================================================= */
 
-static struct heap {
+/* Classes by slot granules: 1..8 one by one, then eight per doubling, so a
+ * 16-byte object takes 16 bytes and, past 128 bytes, a slot wastes under
+ * 1/8 of itself. `g` is a request's granules, 0..SMALL_GRANULES. */
+static inline unsigned sizeclass_small(uint32_t g) {
+    if (g <= 8) return g ? g - 1 : 0;
+    unsigned m = msb32(g - 1);
+    return (m - 2) * 8 + ((g - 1) >> (m - 3)) - 8;
+}
+
+static inline uint32_t class_granules(unsigned c) {
+    return c < 8 ? c + 1 : (9 + c % 8) << (c / 8 - 1);
+}
+
+static inline uint32_t class_bytes(unsigned c) { return class_granules(c) << GRANULE_SHIFT; }
+
+/* Slots are requests rounded up to their class; the slot area fills whole
+ * pages but one granule, so a span's block (header and tail included) ends
+ * exactly where the next page-aligned span may begin. Larger slots take
+ * more pages, so every span holds at least 15 slots. */
+static inline uint32_t class_span_bytes(unsigned c) {
+    uint32_t bytes = class_bytes(c);
+    return bytes <= 256 ? PAGE_SIZE : bytes <= 512 ? 2 * PAGE_SIZE : 4 * PAGE_SIZE;
+}
+
+_Static_assert(SMALL_CLASSES == 32 && SMALL_GRANULES == 64, "class_granules(31) == SMALL_GRANULES");
+
+/* ===== State ============================================================== */
+
+/* A span's descriptor: 12 words, referenced by its granule index. */
+typedef struct span {
+    uint32_t free;       /* granule index of the first free slot; 0: none */
+    uint32_t used;       /* slots handed out and not freed */
+    uint32_t fresh;      /* slots from here to capacity were never handed out */
+    uint32_t capacity;
+    uint32_t slot0;      /* low 32 bits of slot 0's address: offsets in a span fit u32 */
+    uint32_t inverse;    /* the slot size's odd part, inverted mod 2^32 (see slot_number) */
+    uint8_t shift;       /* the slot size's trailing zero bits */
+    uint8_t sizeclass;
+    uint8_t queued;      /* in its class's queue */
+    uint8_t kind;        /* SPAN_SMALL, or SPAN_SPARE / SPAN_TABLE in a descriptor table */
+    uint32_t next, prev; /* its class queue, or the spare list: descriptor refs, 0 = none */
+    uint32_t block;      /* block index of the span's own block */
+    uint32_t full;       /* `used` when no slot is left: capacity, less slots a write after free lost */
+    uint32_t check;      /* keyed hash of the fields fixed at creation */
+} span;
+enum { SPAN_SPARE = 0, SPAN_SMALL = 1, SPAN_TABLE = 2 };
+_Static_assert(sizeof(span) % GRANULE == 0, "descriptors are referenced by granule index");
+
+/* The page layer: all memory from the target, as a chain of blocks, and
+ * the page map and span descriptors. One per process. */
+typedef struct pages {
     uptr first;          /* header of the first block; 0 until initialised */
     uptr sentinel;       /* header of the end sentinel; memory ends 8 bytes later */
     uptr top;            /* header of the top block (== sentinel when empty) */
-    uptr span;           /* (sentinel - first) / GRANULE, kept for the one-compare pointer checks */
-    uptr carve;          /* header of the carve block, or 0 (see free_lists_take) */
+    uptr extent;         /* (sentinel - first) / GRANULE, kept for the one-compare pointer checks */
     uptr origin;         /* address of block index 0 (first is index 1) */
+    uptr payloads;       /* origin + HEADER: slots and descriptors are counted from here */
     uptr start;          /* first byte taken from the target */
     uptr untouched;      /* bytes at and above this were never written (zero if grown zeroed) */
-    uint32_t quick[QUICK_GRANULES + 1];   /* bin heads by granule count */
-    uint32_t quick_count;                 /* blocks in all quick bins */
-    uint32_t quick_max;                   /* largest block free puts in a bin; 0 in a burst */
-    uint32_t lists[CLASS_COUNT];          /* free list heads by size class */
+    uptr base;           /* address of map page 0: origin rounded down to a page */
+    word *map;           /* by page: ref of the span covering it, 0 if none */
+    uptr map_pages;      /* entries in map */
+    uint32_t lists[LIST_COUNT];           /* free list heads by size class */
     uint32_t sl_bitmap[FL_COUNT];
     uint32_t fl_bitmap;
+    uint32_t spare;      /* ref of the first unused descriptor */
+    uint32_t tables;     /* ref of the first descriptor table */
+    uint32_t key;        /* nonzero: free slots' pairs are keyed with it */
     uint32_t policy;
     lm_misuse last_misuse;
     uint64_t peak_footprint, grow_calls, failed_allocs, misuse_count;
+} pages;
+
+/* A heap: the spans small requests come from. */
+typedef struct heap {
+    span *direct[SMALL_GRANULES + 1];   /* by request granules: current[] of their class */
+    span *current[SMALL_CLASSES];       /* first span of each class's queue, or &empty_span */
+    uint32_t last[SMALL_CLASSES];       /* ref of the last span of each queue, 0 if empty */
+    pages *pages;                       /* where its spans come from and go back to */
 } heap;
 
-static inline uptr block_at(uint32_t index) { return heap.origin + block_bytes(index); }
-/* The inverse of block_at (origin is first - GRANULE), counted from first so
- * free shares the subtraction with its pointer check. */
-static inline uint32_t block_index(uptr b) { return (uint32_t)((b - heap.first) >> GRANULE_SHIFT) + 1; }
-static inline word *block_links(uptr b) { return block_words(b) + 2; }   /* next, prev */
-static inline word *block_footer(uptr b, uint32_t g) { return (word *)(b + block_bytes(g)) - 1; }
-static inline uint32_t top_granules(void) {
-    return (uint32_t)((heap.sentinel - heap.top) >> GRANULE_SHIFT);
+/* No free slot and no room: the first malloc of each class takes the slow
+ * path, which needs no "initialised?" test on the fast one. */
+static span empty_span;
+
+#define EMPTY4  &empty_span, &empty_span, &empty_span, &empty_span
+#define EMPTY16 EMPTY4, EMPTY4, EMPTY4, EMPTY4
+static pages page_layer;
+static heap default_heap = {
+    .direct = { EMPTY16, EMPTY16, EMPTY16, EMPTY16, &empty_span },
+    .current = { EMPTY16, EMPTY16 },
+    .pages = &page_layer,
+};
+_Static_assert(SMALL_GRANULES + 1 == 65 && SMALL_CLASSES == 32, "the initialisers above count entries");
+
+static inline uptr block_at(pages *pg, uint32_t index) { return pg->origin + block_bytes(index); }
+/* The inverse of block_at, counted from first (origin is first - GRANULE). */
+static inline uint32_t block_index(pages *pg, uptr b) {
+    return (uint32_t)((b - pg->first) >> GRANULE_SHIFT) + 1;
 }
+static inline uint32_t top_granules(pages *pg) {
+    return (uint32_t)((pg->sentinel - pg->top) >> GRANULE_SHIFT);
+}
+/* Slots and descriptors are 16-byte aligned: each is numbered like the
+ * block header 8 bytes before it would be, and 0 is never one. */
+static inline uptr payload_at(pages *pg, uint32_t index) { return pg->payloads + block_bytes(index); }
+static inline uint32_t payload_index(pages *pg, uptr p) {
+    return (uint32_t)((p - pg->payloads) >> GRANULE_SHIFT);
+}
+static inline span *span_at(pages *pg, uint32_t ref) { return (span *)payload_at(pg, ref); }
+static inline uint32_t span_ref(pages *pg, span *s) { return payload_index(pg, (uptr)s); }
+static inline uptr page_of(pages *pg, uptr p) { return (p - pg->base) >> PAGE_SHIFT; }
+static inline uptr span_slot0(pages *pg, span *s) { return block_at(pg, s->block) + HEADER; }
 
-/* ===== Size classes (TLSF two-level index) ================================ */
+/* ===== Block lists (TLSF two-level index) ================================= */
 
-static inline unsigned msb32(uint32_t x) { return 31u - (unsigned)__builtin_clz(x); }
-static inline unsigned lsb32(uint32_t x) { return (unsigned)__builtin_ctz(x); }
-
-/* The class whose blocks are at least 2^fl-ish: blocks of `g` granules live here. */
-static NOINLINE unsigned sizeclass_of(uint32_t g) {
+/* The list whose blocks are at least 2^fl-ish: blocks of `g` granules live here. */
+static NOINLINE unsigned list_of(uint32_t g) {
     if (g < SL_COUNT) return g;
     unsigned m = msb32(g);
     return (m - SL_SHIFT + 1) * SL_COUNT + ((g >> (m - SL_SHIFT)) - SL_COUNT);
 }
 
-/* The first non-empty class >= `c`, or CLASS_COUNT if none. */
-static unsigned sizeclass_find(unsigned c) {
+/* The first non-empty list >= `c`, or LIST_COUNT if none. */
+static unsigned list_find(pages *pg, unsigned c) {
     unsigned fl = c / SL_COUNT;
-    if (fl >= FL_COUNT) return CLASS_COUNT;
-    uint32_t sl_map = heap.sl_bitmap[fl] & (~0u << (c % SL_COUNT));
+    if (fl >= FL_COUNT) return LIST_COUNT;
+    uint32_t sl_map = pg->sl_bitmap[fl] & (~0u << (c % SL_COUNT));
     if (!sl_map) {
-        uint32_t fl_map = heap.fl_bitmap & (~0u << (fl + 1));
-        if (!fl_map) return CLASS_COUNT;
+        uint32_t fl_map = pg->fl_bitmap & (~0u << (fl + 1));
+        if (!fl_map) return LIST_COUNT;
         fl = lsb32(fl_map);
-        sl_map = heap.sl_bitmap[fl];
+        sl_map = pg->sl_bitmap[fl];
     }
     return fl * SL_COUNT + lsb32(sl_map);
 }
 
-/* ===== Free lists ========================================================= */
-
-static NOINLINE void free_list_insert(uptr b, uint32_t g) {
-    unsigned c = sizeclass_of(g);
-    uint32_t head = heap.lists[c];
+static NOINLINE void free_list_insert(pages *pg, uptr b, uint32_t g) {
+    unsigned c = list_of(g);
+    uint32_t head = pg->lists[c];
     block_write(b, g, STATE_FREE);
     *block_footer(b, g) = g;          /* in a 1-granule block, the prev link below overwrites it */
     block_links(b)[0] = head;
     block_links(b)[1] = 0;
-    if (head) block_links(block_at(head))[1] = block_index(b);
-    heap.lists[c] = block_index(b);
-    heap.sl_bitmap[c / SL_COUNT] |= 1u << (c % SL_COUNT);
-    heap.fl_bitmap |= 1u << (c / SL_COUNT);
+    if (head) block_links(block_at(pg, head))[1] = block_index(pg, b);
+    pg->lists[c] = block_index(pg, b);
+    pg->sl_bitmap[c / SL_COUNT] |= 1u << (c % SL_COUNT);
+    pg->fl_bitmap |= 1u << (c / SL_COUNT);
     block_set_prev(b + block_bytes(g), prev_of_free(g));
 }
 
-static NOINLINE void free_list_remove(uptr b) {
-    if (b == heap.carve) {          /* the carve block is in no list */
-        heap.carve = 0;
-        return;
-    }
-    unsigned c = sizeclass_of(block_granules(b));
+static NOINLINE void free_list_remove(pages *pg, uptr b) {
+    unsigned c = list_of(block_granules(b));
     uint32_t next = block_links(b)[0], prev = block_links(b)[1];
-    if (next) block_links(block_at(next))[1] = prev;
-    if (prev) block_links(block_at(prev))[0] = next;
-    else if (!(heap.lists[c] = next)) {
-        heap.sl_bitmap[c / SL_COUNT] &= ~(1u << (c % SL_COUNT));
-        if (!heap.sl_bitmap[c / SL_COUNT]) heap.fl_bitmap &= ~(1u << (c / SL_COUNT));
+    if (next) block_links(block_at(pg, next))[1] = prev;
+    if (prev) block_links(block_at(pg, prev))[0] = next;
+    else if (!(pg->lists[c] = next)) {
+        pg->sl_bitmap[c / SL_COUNT] &= ~(1u << (c % SL_COUNT));
+        if (!pg->sl_bitmap[c / SL_COUNT]) pg->fl_bitmap &= ~(1u << (c / SL_COUNT));
     }
 }
 
 /* ===== Page layer: taking memory from the target ========================== */
 
-/* Moves the top block to start at `t`. Top has no header of its own (its
- * bounds are `top` and `sentinel`), so carving from it writes one header;
- * everything below it may have been handed out, so `untouched` rises. */
-static NOINLINE void top_set(uptr t) {
-    heap.top = t;
-    if (heap.untouched < t) heap.untouched = t;
+/* Moves the top block to start at `t`. Everything below it may have been
+ * handed out, so `untouched` rises. */
+static NOINLINE void top_set(pages *pg, uptr t) {
+    pg->top = t;
+    if (pg->untouched < t) pg->untouched = t;
 }
 
 /* Adopts [old_end, old_end + bytes), just obtained from the target. */
-static COLD void heap_adopt(uptr old_end, uptr bytes) {
+static COLD void heap_adopt(pages *pg, uptr old_end, uptr bytes) {
     uptr new_sentinel = old_end + bytes - HEADER;
-    if (old_end == heap.sentinel + HEADER) {
+    if (old_end == pg->sentinel + HEADER) {
         /* Contiguous: the old sentinel becomes part of the top block. */
-        if (LM_GROWN_MEMORY_ZEROED) __builtin_memset(block_words(heap.sentinel), 0, HEADER);
-        heap.sentinel = new_sentinel;
+        if (LM_GROWN_MEMORY_ZEROED) __builtin_memset(block_words(pg->sentinel), 0, HEADER);
+        pg->sentinel = new_sentinel;
     } else {
         /* Someone else grew memory in between: fence off their part, list
          * our old top, and start a new top. */
-        block_write(heap.sentinel, (uint32_t)((old_end - HEADER - heap.sentinel) >> GRANULE_SHIFT),
+        block_write(pg->sentinel, (uint32_t)((old_end - HEADER - pg->sentinel) >> GRANULE_SHIFT),
                     STATE_FENCE);
-        if (top_granules()) free_list_insert(heap.top, top_granules());
-        heap.sentinel = new_sentinel;
-        top_set(old_end - HEADER);   /* all below the new top counts as written */
+        if (top_granules(pg)) free_list_insert(pg, pg->top, top_granules(pg));
+        pg->sentinel = new_sentinel;
+        top_set(pg, old_end - HEADER);   /* all below the new top counts as written */
     }
-    block_write(heap.sentinel, 0, STATE_FENCE);
-    heap.span = (heap.sentinel - heap.first) >> GRANULE_SHIFT;
-    uptr footprint = heap.sentinel + HEADER - heap.start;
-    if (heap.peak_footprint < footprint) heap.peak_footprint = footprint;
+    block_write(pg->sentinel, 0, STATE_FENCE);
+    pg->extent = (pg->sentinel - pg->first) >> GRANULE_SHIFT;
+    uptr footprint = pg->sentinel + HEADER - pg->start;
+    if (pg->peak_footprint < footprint) pg->peak_footprint = footprint;
 }
 
 /* Asks the target for at least `bytes` more, preferring a geometric step:
@@ -322,22 +425,22 @@ static COLD void heap_adopt(uptr old_end, uptr bytes) {
  * microsecond on every engine, so the unused end stays small; a coarse one
  * (1/8) past 64 MiB, where an engine without resizable buffers pays up to
  * milliseconds per grow (see README, Growth). */
-static COLD int heap_grow(uptr bytes) {
-    uptr footprint = heap.sentinel + HEADER - heap.start;
+static COLD int heap_grow(pages *pg, uptr bytes) {
+    uptr footprint = pg->sentinel + HEADER - pg->start;
     uptr step = footprint >> GROWTH_SHIFT;
     if (footprint < FINE_GROWTH_MAX) step >>= FINE_SHIFT - GROWTH_SHIFT;
     if (step < MIN_GROWTH) step = MIN_GROWTH;
     if (step < bytes) step = bytes;
     for (int attempt = 0; attempt < 2; attempt++) {
         uptr rounded = (step + LM_TARGET_PAGE_SIZE - 1) & ~(uptr)(LM_TARGET_PAGE_SIZE - 1);
-        uptr end = heap.sentinel + HEADER;
-        /* Block indices are u32: the heap may not span more than 2^32 granules. */
+        uptr end = pg->sentinel + HEADER;
+        /* Granule indices are u32: the heap may not span more than 2^32 granules. */
         if (rounded >= step && end + rounded > end &&
-            (uint64_t)(end + rounded - heap.origin) >> GRANULE_SHIFT <= 0xFFFFFFFFu) {
+            (uint64_t)(end + rounded - pg->origin) >> GRANULE_SHIFT <= 0xFFFFFFFFu) {
             uptr old_end = lm_target_grow(rounded);
             if (old_end != LM_TARGET_GROW_FAILED) {
-                heap.grow_calls++;
-                heap_adopt(old_end, rounded);
+                pg->grow_calls++;
+                heap_adopt(pg, old_end, rounded);
                 return 1;
             }
         }
@@ -347,7 +450,8 @@ static COLD int heap_grow(uptr bytes) {
     return 0;
 }
 
-static COLD int heap_init(void) {
+/* Sets the page layer up on first use; 0 if the target gives no memory. */
+static COLD int heap_init(pages *pg) {
     uintptr_t start, end;
     lm_target_region(&start, &end);
     uptr fresh = end;    /* only memory grown from here on is known to be zero */
@@ -355,206 +459,780 @@ static COLD int heap_init(void) {
         /* Too little to start with (those few bytes stay unused): start in
          * a first step from the target. */
         if ((start = lm_target_grow(MIN_GROWTH)) == LM_TARGET_GROW_FAILED) return 0;
-        heap.grow_calls++;
+        pg->grow_calls++;
         fresh = start;
         end = start + MIN_GROWTH;
     }
     /* An empty chain (the sentinel at the first block) that then adopts the
      * region as if it had just grown. */
-    heap.start = start;
-    heap.first = heap.sentinel = heap.top = ((start + GRANULE - 1) & ~(uptr)(GRANULE - 1)) + HEADER;
-    heap.origin = heap.first - GRANULE;
-    heap.untouched = fresh;
-    heap_adopt(heap.first + HEADER, (end & ~(uptr)(GRANULE - 1)) - heap.first - HEADER);
+    pg->start = start;
+    pg->first = pg->sentinel = pg->top = ((start + GRANULE - 1) & ~(uptr)(GRANULE - 1)) + HEADER;
+    pg->origin = pg->first - GRANULE;
+    pg->payloads = pg->origin + HEADER;
+    pg->base = pg->origin & ~(uptr)(PAGE_SIZE - 1);
+    pg->untouched = fresh;
+    /* Any nonzero key keeps freed slots apart from live ones; the address
+     * mixed in makes it differ between builds and embeddings. */
+    pg->key = ((uint32_t)pg->origin * 0x9E3779B1u ^ 0x5BD1E995u) | 1;
+    heap_adopt(pg, pg->first + HEADER, (end & ~(uptr)(GRANULE - 1)) - pg->first - HEADER);
     return 1;
 }
 
-/* ===== Allocation slow path =============================================== */
+static inline int pages_ready(pages *pg) { return pg->first || heap_init(pg); }
 
-/* Gives block b (USED, QUICK or free-to-be) back: merges it with free
+/* ===== Page layer: blocks ================================================= */
+
+/* Gives block b (USED, INTERNAL or free-to-be) back: merges it with free
  * neighbours and puts the result in a list or the top block. */
-static NOINLINE void block_release(uptr b) {
+static NOINLINE void block_release(pages *pg, uptr b) {
     uint32_t g = block_granules(b);
     uptr next = b + block_bytes(g);
     block_set_state(b, STATE_FREE);      /* a merged-away header must never say USED */
     if (block_tag(b) & PREV_FREE) {
         uptr prev = b - block_bytes(block_tag(b) & PREV_ONE ? 1 : *((word *)b - 1));
-        free_list_remove(prev);
+        free_list_remove(pg, prev);
         g += block_granules(prev);
         b = prev;
     }
-    if (next == heap.top) {
-        top_set(b);
+    if (next == pg->top) {
+        top_set(pg, b);
         return;
     }
     if (block_state(next) == STATE_FREE) {
-        free_list_remove(next);
+        free_list_remove(pg, next);
         g += block_granules(next);
     }
-    free_list_insert(b, g);
+    free_list_insert(pg, b, g);
 }
 
-/* Splits a USED block down to `g` granules, giving the tail back. */
-static void block_shrink(uptr b, uint32_t g) {
+/* Splits a USED or INTERNAL block down to `g` granules, giving the tail back. */
+static void block_shrink(pages *pg, uptr b, uint32_t g) {
     uint32_t have = block_granules(b);
     if (have - g < MIN_SPLIT) return;
-    block_write(b, g, STATE_USED | (block_tag(b) & PREV_MASK));
+    block_write(b, g, (block_tag(b) & (STATE_MASK | PREV_MASK)));
     uptr tail = b + block_bytes(g);
     block_write(tail, have - g, STATE_USED);
-    block_release(tail);
-}
-
-/* Is the block at `index`, the head of bin g, a freed block of g granules?
- * The index was the link in a freed block's first bytes, where a write
- * after free lands: check it before trusting it. No hash here (this is the
- * malloc fast path): the size word must be exactly g and the state QUICK,
- * which garbage matches about once in 2^34. */
-static inline int quick_head_valid(uint32_t index, uint32_t g) {
-    uptr b = block_at(index);
-    return !LM_MISUSE_CHECKS ||
-           (index - 1 < heap.span && block_granules(b) == g &&
-            (block_tag(b) & STATE_MASK) == STATE_QUICK);
-}
-
-/* Puts the carve block, if any, into its list. */
-static NOINLINE void carve_list(void) {
-    if (heap.carve) free_list_insert(heap.carve, block_granules(heap.carve));
-    heap.carve = 0;
-}
-
-/* Merges the quick bins and lists the carve block, so every free byte is in
- * a list: before the heap grows, and before a large request takes top. */
-static NOINLINE void quick_flush(void) {
-    carve_list();
-    for (uint32_t g = 1; g <= QUICK_GRANULES; g++) {
-        while (heap.quick[g]) {
-            uptr b = block_at(heap.quick[g]);
-            heap.quick[g] = block_links(b)[0];
-            block_release(b);
-        }
-    }
-    heap.quick_count = 0;
-}
-
-/* Many idle quick blocks pin holes all over the heap: merge them, and merge
- * the rest of this burst of frees as it comes (free skips the bins until
- * malloc_slow restores quick_max). */
-static NOINLINE void quick_overflow(void) {
-    quick_flush();
-    heap.quick_max = 0;
+    block_release(pg, tail);
 }
 
 /* A block of at least g granules from the free lists, marked USED, or 0.
- *
- * Small requests that find no close fit split a larger block and keep the
- * rest as the carve block (dlmalloc's "designated victim"): a free block in
- * no list that the next small requests cut from the front. A run of small
- * allocations then lands side by side and costs two header writes each,
- * instead of a list removal and insertion per split. */
-static NOINLINE uptr free_lists_take(uint32_t g) {
-    /* One of the first blocks of g's own class may be big enough (below 16
-     * granules every block there is); then the carve block; every block of
-     * a larger class is. */
-    unsigned c = sizeclass_of(g);
+ * One of the first blocks of g's own list may be big enough (below 16
+ * granules every block there is); every block of a larger list is. */
+static NOINLINE uptr free_lists_take(pages *pg, uint32_t g) {
+    unsigned c = list_of(g);
     uptr b = 0;
     NO_UNROLL
-    for (uint32_t index = heap.lists[c], looks = CLASS_LOOKS; index && looks--;
+    for (uint32_t index = pg->lists[c], looks = LIST_LOOKS; index && looks--;
          index = block_links(b)[0]) {
-        b = block_at(index);
+        b = block_at(pg, index);
         if (block_granules(b) >= g) goto found;
     }
-    b = heap.carve;
-    if (!b || block_granules(b) < g) {
-        c = sizeclass_find(c + 1);
-        if (c == CLASS_COUNT) return 0;
-        b = block_at(heap.lists[c]);
-    }
+    c = list_find(pg, c + 1);
+    if (c == LIST_COUNT) return 0;
+    b = block_at(pg, pg->lists[c]);
 found:
-    free_list_remove(b);
+    free_list_remove(pg, b);
     /* Neighbours of a free block are never free: b's header clears
      * prev_free, and the rest keeps the next block's prev_free set. */
     uint32_t have = block_granules(b);
     if (have - g < MIN_SPLIT) g = have;
     block_write(b, g, STATE_USED);
     uptr rest = b + block_bytes(g);
-    if (g == have) {
-        block_set_prev(rest, 0);
-        return b;
-    }
-    if (g > QUICK_GRANULES) {
-        free_list_insert(rest, have - g);
-        return b;
-    }
-    carve_list();
-    block_write(rest, have - g, STATE_FREE);
-    *block_footer(rest, have - g) = have - g;
-    heap.carve = rest;
+    if (g == have) block_set_prev(rest, 0);
+    else free_list_insert(pg, rest, have - g);
     return b;
 }
 
-/* Carves g granules from the start of the top block (which holds them). */
-static uptr top_take(uint32_t g) {
-    uptr b = heap.top;
-    top_set(b + block_bytes(g));
+static int spans_release_idle(heap *h);
+
+/* A USED block of at least g granules: from the lists, else from top,
+ * growing the heap if need be; 0 if memory runs out. Before it grows, the
+ * heap's idle spans go back: they pin holes a large request may need. */
+static NOINLINE uptr block_take(heap *h, uint32_t g) {
+    pages *pg = h->pages;
+    uptr b = pg->fl_bitmap ? free_lists_take(pg, g) : 0;
+    if (b) return b;
+    if (top_granules(pg) < g && spans_release_idle(h)) return block_take(h, g);
+    while (top_granules(pg) < g)
+        if (!heap_grow(pg, block_bytes(g - top_granules(pg)))) return 0;
+    b = pg->top;
+    top_set(pg, b + block_bytes(g));
     block_write(b, g, STATE_USED);
     return b;
 }
 
-/* Serves what the quick bins did not, from the lists, the carve block or
- * top, growing the heap if need be; counts a request it cannot serve. Out of
- * line, so lm_malloc stays small enough for a wasm engine to inline. (realloc
- * calls here too; wasm-opt would inline a function with one caller into it,
- * whatever its size.) */
-static NOINLINE void *malloc_slow(uptr size) {
-    heap.quick_max = QUICK_GRANULES;    /* a malloc that misses the bins ends a burst of frees */
-    if (size > MAX_REQUEST || (UNLIKELY(!heap.first) && !heap_init())) goto refuse;
-    uint32_t g = request_granules(size);
-    /* With nothing listed (a young heap, or one whose structures were all
-     * torn down and merged into top), skip the search. */
-    uptr b = heap.fl_bitmap || heap.carve ? free_lists_take(g) : 0;
-    /* Quick blocks pin small holes; merge them before growing, and before a
-     * large request spends top (large requests are rare, so this is cheap). */
-    if (!b && (g >= FLUSH_GRANULES || top_granules() < g)) {
-        quick_flush();
-        b = free_lists_take(g);
+/* Where a block b of `have` granules would put a payload aligned to
+ * `alignment` (leaving b's first granule or more as a free lead), or 0 if
+ * `want` granules do not fit there. */
+static inline uptr aligned_fit(uptr b, uint32_t have, uint32_t want, uptr alignment) {
+    uptr p = b + HEADER;
+    if (p & (alignment - 1)) p = (p + GRANULE + alignment - 1) & ~(alignment - 1);
+    return p - HEADER + block_bytes(want) <= b + block_bytes(have) ? p : 0;
+}
+
+/* A free block that holds `want` granules at an aligned payload as it
+ * is, among the first blocks of each list that may (a hole a span left
+ * behind fits the next span exactly), marked USED; or 0. */
+static COLD uptr free_lists_take_aligned(pages *pg, uint32_t want, uptr alignment) {
+    uint32_t span_granules = want + (uint32_t)(alignment >> GRANULE_SHIFT) + 1;
+    for (unsigned c = list_find(pg, list_of(want)); c < LIST_COUNT && c <= list_of(span_granules);
+         c = list_find(pg, c + 1)) {
+        uint32_t looks = LIST_LOOKS;
+        for (uint32_t index = pg->lists[c]; index && looks--; index = block_links(block_at(pg, index))[0]) {
+            uptr b = block_at(pg, index);
+            if (aligned_fit(b, block_granules(b), want, alignment)) {
+                free_list_remove(pg, b);
+                block_write(b, block_granules(b), STATE_USED);
+                block_set_prev(b + block_bytes(block_granules(b)), 0);
+                return b;
+            }
+        }
     }
+    return 0;
+}
+
+/* A USED block whose payload is aligned to `alignment` (a power of two
+ * above GRANULE) and holds `size` bytes, or 0: a free block that fits as
+ * it is, else a block over-allocated by the alignment. A leading part
+ * (at least a granule, so it can stand alone) and the tail go back. */
+static NOINLINE uptr block_take_aligned(heap *h, uptr alignment, uptr size) {
+    pages *pg = h->pages;
+    uint32_t want = request_granules(size);
+    uptr b = pg->fl_bitmap ? free_lists_take_aligned(pg, want, alignment) : 0;
+    if (!b) b = block_take(h, want + (uint32_t)(alignment >> GRANULE_SHIFT) + 1);
+    if (!b) return 0;
+    uptr aligned = aligned_fit(b, block_granules(b), want, alignment);
+    if (aligned != b + HEADER) {
+        uint32_t lead = (uint32_t)((aligned - b - HEADER) >> GRANULE_SHIFT), g = block_granules(b);
+        block_write(b + block_bytes(lead), g - lead, STATE_USED);
+        block_write(b, lead, STATE_USED | (block_tag(b) & PREV_MASK));
+        block_release(pg, b);
+        b = aligned - HEADER;
+    }
+    block_shrink(pg, b, want);
+    return b;
+}
+
+/* The allocator's own memory: a block nobody may free (INTERNAL). */
+static uptr block_take_internal(heap *h, uptr bytes) {
+    uptr b = block_take(h, request_granules(bytes));
+    if (b) block_set_state(b, STATE_INTERNAL);
+    return b;
+}
+
+/* ===== Page layer: the page map and span descriptors ====================== */
+
+/* Makes the map cover pages [0, page] and an eighth more, so a heap that
+ * grows steadily copies its map O(log n) times. */
+static COLD int map_reserve(heap *h, uptr page) {
+    pages *pg = h->pages;
+    if (page < pg->map_pages) return 1;
+    uptr count = page + 1 + (page + 1) / 8;
+    if (count < MAP_MIN_PAGES) count = MAP_MIN_PAGES;
+    uptr b = block_take_internal(h, count * sizeof(word));
+    if (!b) return 0;
+    word *map = (word *)(b + HEADER);
+    __builtin_memset(map, 0, count * sizeof(word));
+    if (pg->map) {
+        __builtin_memcpy(map, pg->map, pg->map_pages * sizeof(word));
+        block_release(pg, (uptr)pg->map - HEADER);
+    }
+    pg->map = map;
+    pg->map_pages = count;
+    return 1;
+}
+
+/* A spare descriptor, from a new descriptor table if none is left. */
+static NOINLINE span *descriptor_take(heap *h) {
+    pages *pg = h->pages;
+    if (!pg->spare) {
+        uptr b = block_take_internal(h, TABLE_SPANS * sizeof(span));
+        if (!b) return 0;
+        span *table = (span *)(b + HEADER);
+        __builtin_memset(table, 0, TABLE_SPANS * sizeof(span));
+        table[0].kind = SPAN_TABLE;
+        table[0].next = pg->tables;
+        pg->tables = span_ref(pg, table);
+        for (unsigned i = TABLE_SPANS - 1; i > 0; i--) {
+            table[i].next = pg->spare;
+            pg->spare = span_ref(pg, &table[i]);
+        }
+    }
+    span *s = span_at(pg, pg->spare);
+    pg->spare = s->next;
+    return s;
+}
+
+static void descriptor_give_back(pages *pg, span *s) {
+    s->kind = SPAN_SPARE;
+    s->next = pg->spare;
+    pg->spare = span_ref(pg, s);
+}
+
+/* What a span's fixed fields hash to: a descriptor someone wrote over
+ * fails it. */
+static uint32_t span_check(pages *pg, const span *s) {
+    uint32_t h = (s->slot0 ^ s->block * 0x9E3779B1u) + (s->capacity << 8 | s->sizeclass) * 0x85EBCA77u;
+    return (h ^ h >> 15) * 0xC2B2AE3Du ^ pg->key;
+}
+
+static inline int span_valid(pages *pg, const span *s) {
+    return s->kind == SPAN_SMALL && s->check == span_check(pg, s);
+}
+
+/* The span covering p's page, or 0 when p is in no span's pages. */
+static inline span *span_of(pages *pg, uptr p) {
+    uptr page = page_of(pg, p);
+    uint32_t ref = page < pg->map_pages ? pg->map[page] : 0;
+    return ref ? span_at(pg, ref) : 0;
+}
+
+/* The slot number of `offset` bytes past slot 0, or a number >= capacity
+ * when the offset is not a slot start: one multiply by the inverse of the
+ * size's odd part and a rotate (exact division test, Granlund-Montgomery). */
+static inline uint32_t slot_number(const span *s, uint32_t offset) {
+    return rotr32(offset * s->inverse, s->shift);
+}
+
+static inline uptr slot_at(pages *pg, uint32_t index) { return payload_at(pg, index); }
+static inline uint32_t slot_index(pages *pg, uptr p) { return payload_index(pg, p); }
+
+/* ===== Heap: spans of small slots ========================================= */
+
+/* Makes `s` the first span of class c: what malloc pops from. */
+static void queue_first_set(heap *h, unsigned c, span *s) {
+    h->current[c] = s;
+    for (uint32_t g = c ? class_granules(c - 1) + 1 : 0; g <= class_granules(c); g++)
+        h->direct[g] = s;
+}
+
+/* Queues s first (a new span: malloc pops from it next) or last (a span
+ * that got room again: it collects more frees before malloc reaches it). */
+static void queue_insert(heap *h, span *s, int first) {
+    pages *pg = h->pages;
+    unsigned c = s->sizeclass;
+    uint32_t ref = span_ref(pg, s);
+    span *head = h->current[c];
+    s->queued = 1;
+    s->next = s->prev = 0;
+    if (head == &empty_span) {
+        h->last[c] = ref;
+        queue_first_set(h, c, s);
+    } else if (first) {
+        s->next = span_ref(pg, head);
+        head->prev = ref;
+        queue_first_set(h, c, s);
+    } else {
+        s->prev = h->last[c];
+        span_at(pg, h->last[c])->next = ref;
+        h->last[c] = ref;
+    }
+}
+
+static void queue_remove(heap *h, span *s) {
+    pages *pg = h->pages;
+    unsigned c = s->sizeclass;
+    if (s->next) span_at(pg, s->next)->prev = s->prev;
+    else h->last[c] = s->prev;
+    if (s->prev) span_at(pg, s->prev)->next = s->next;
+    else queue_first_set(h, c, s->next ? span_at(pg, s->next) : &empty_span);
+    s->queued = 0;
+}
+
+/* A new, empty span of class c, or 0 if memory runs out. */
+static COLD span *span_create(heap *h, unsigned c) {
+    pages *pg = h->pages;
+    if (!pages_ready(pg)) return 0;
+    uint32_t size = class_bytes(c), capacity = (class_span_bytes(c) - GRANULE) / size;
+    uptr area = (uptr)capacity * size;
+    span *s = descriptor_take(h);
+    if (!s) return 0;
+    uptr b = block_take_aligned(h, PAGE_SIZE, area);
+    uptr first = page_of(pg, b + HEADER), last = page_of(pg, b + HEADER + area - 1);
+    if (!b || !map_reserve(h, last)) {
+        if (b) block_release(pg, b);
+        descriptor_give_back(pg, s);
+        return 0;
+    }
+    block_set_state(b, STATE_INTERNAL);
+    uint32_t odd = size >> lsb32(size), inverse = odd;
+    for (int i = 0; i < 4; i++) inverse *= 2 - odd * inverse;   /* Newton: 5 -> 80 good bits */
+    *s = (span){ .capacity = capacity, .full = capacity, .slot0 = (uint32_t)(b + HEADER), .inverse = inverse,
+                 .shift = (uint8_t)lsb32(size), .sizeclass = (uint8_t)c, .kind = SPAN_SMALL,
+                 .block = block_index(pg, b) };
+    s->check = span_check(pg, s);
+    for (uptr page = first; page <= last; page++) pg->map[page] = span_ref(pg, s);
+    return s;
+}
+
+/* Gives an empty span's memory back to the page layer. */
+static COLD void span_destroy(heap *h, span *s) {
+    pages *pg = h->pages;
+    uptr slot0 = span_slot0(pg, s);
+    uptr last = page_of(pg, slot0 + (uptr)s->capacity * class_bytes(s->sizeclass) - 1);
+    for (uptr page = page_of(pg, slot0); page <= last; page++) pg->map[page] = 0;
+    block_release(pg, slot0 - HEADER);
+    descriptor_give_back(pg, s);
+}
+
+/* Gives every empty span back to the page layer; returns how many. Empty
+ * spans stay queued until the heap would otherwise grow: a class that
+ * empties and fills again (a structure torn down and rebuilt) reuses them
+ * at no cost, and a double free into one is still named. */
+static COLD int spans_release_idle(heap *h) {
+    pages *pg = h->pages;
+    int released = 0;
+    for (unsigned c = 0; c < SMALL_CLASSES; c++) {
+        span *s = h->current[c];
+        for (uint32_t ref = s == &empty_span ? 0 : span_ref(pg, s), next; ref; ref = next) {
+            s = span_at(pg, ref);
+            next = s->next;
+            if (!s->used) {
+                queue_remove(h, s);
+                span_destroy(h, s);
+                released++;
+            }
+        }
+    }
+    return released;
+}
+
+/* A full span got a free slot: it takes its place at the end of its queue. */
+static NOINLINE void span_unfull(heap *h, span *s) {
+    if (!s->queued) queue_insert(h, s, 0);
+}
+
+/* ===== Misuse reports (declarations) ====================================== */
+
+enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
+
+/* One line per situation, %-codes filled in by misuse(). */
+enum report {
+    R_DOUBLE_FREE, R_NOT_IN_HEAP, R_MISALIGNED, R_INSIDE, R_NEVER_HANDED_OUT, R_WRONG_SIZE,
+    R_CORRUPTED_HEADER, R_CORRUPTED_SPAN, R_FREED_BLOCK, R_WRITTEN_AFTER_FREE
+};
+static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr block, uptr usable,
+                        uptr length);
+static void *malloc_slow(heap *h, uptr size);
+
+/* ===== Heap: small allocation ============================================= */
+
+/* Pops the first free slot of s (s->free != 0), or returns 0 when the
+ * slot's pair does not agree: something wrote over it after it was freed. */
+static inline void *slot_pop(pages *pg, span *s) {
+    word *slot = (word *)slot_at(pg, s->free);
+    uint32_t next = slot[0];
+    if (LM_MISUSE_CHECKS && UNLIKELY((next ^ slot[1]) != pg->key)) return 0;
+    s->free = next;
+    s->used++;
+    if (LM_MISUSE_CHECKS) slot[1] = 0;    /* a live slot must not look freed */
+    return slot;
+}
+
+/* The free list of s led malloc to a slot that was written after free:
+ * reports it, drops the list (every free slot in it is lost until the
+ * span empties; none of them can be trusted to be free), and serves the
+ * request elsewhere. */
+static COLD void *slot_damaged(heap *h, span *s, uptr size) {
+    misuse(h->pages, R_WRITTEN_AFTER_FREE, OP_MALLOC, 0, 0, 0, class_bytes(s->sizeclass));
+    s->free = 0;
+    s->full = s->capacity - (s->fresh - s->used);
+    return malloc_slow(h, size);
+}
+
+/* A small request the first span of its class could not serve from its
+ * free list: its never-used slots, then the next span with room, then a
+ * new span. Full spans leave the queue; a free gives them a place again. */
+static NOINLINE void *small_slow(heap *h, uptr size) {
+    pages *pg = h->pages;
+    unsigned c = sizeclass_small((uint32_t)((size + GRANULE - 1) >> GRANULE_SHIFT));
+    span *s = h->current[c];
+    for (;;) {
+        if (s == &empty_span) {
+            s = span_create(h, c);
+            if (!s) {
+                pg->failed_allocs++;
+                return 0;
+            }
+            queue_insert(h, s, 1);
+        }
+        if (LM_MISUSE_CHECKS && UNLIKELY(!span_valid(pg, s))) {
+            /* Its descriptor was written over: leave it, do not follow it. */
+            misuse(pg, R_CORRUPTED_SPAN, OP_MALLOC, 0, (uptr)s, 0, 0);
+            queue_first_set(h, c, &empty_span);
+            s = &empty_span;
+            continue;
+        }
+        if (s->free) {
+            void *p = slot_pop(pg, s);
+            return p ? p : slot_damaged(h, s, size);
+        }
+        if (s->fresh < s->capacity) {
+            s->used++;
+            return (void *)(span_slot0(pg, s) + (uptr)s->fresh++ * class_bytes(c));
+        }
+        queue_remove(h, s);
+        s = h->current[c];
+    }
+}
+
+/* Serves what the fast path did not: small requests from spans, the rest
+ * from the page layer's blocks; counts a request it cannot serve. Out of
+ * line, so lm_malloc stays small enough for a wasm engine to inline. */
+static NOINLINE void *malloc_slow(heap *h, uptr size) {
+    if (size <= SMALL_MAX) return small_slow(h, size);
+    pages *pg = h->pages;
+    uptr b = 0;
+    if (size <= MAX_REQUEST && pages_ready(pg)) b = block_take(h, request_granules(size));
     if (!b) {
-        while (top_granules() < g)
-            if (!heap_grow(block_bytes(g - top_granules()))) goto refuse;
-        b = top_take(g);
+        pg->failed_allocs++;
+        return 0;
     }
     return (void *)(b + HEADER);
-refuse:
-    heap.failed_allocs++;
+}
+
+/* ===== Heap: small free =================================================== */
+
+/* Puts live slot p back on its span's free list. */
+static inline void slot_push(heap *h, span *s, uptr p) {
+    pages *pg = h->pages;
+    word *slot = (word *)p;
+    uint32_t used = s->used, next = s->free;
+    slot[0] = next;
+    if (LM_MISUSE_CHECKS) slot[1] = next ^ pg->key;
+    s->free = slot_index(pg, p);
+    s->used = used - 1;
+    if (UNLIKELY(used == s->full)) span_unfull(h, s);
+}
+
+/* Is slot p of s (a slot start below fresh) on the span's free list? */
+static COLD int slot_listed(pages *pg, span *s, uptr p) {
+    uint32_t index = slot_index(pg, p), steps = s->fresh;
+    uptr first = slot_index(pg, span_slot0(pg, s));
+    uptr end = first + ((uptr)s->fresh * class_bytes(s->sizeclass) >> GRANULE_SHIFT);
+    /* A link that leaves the span (damage) ends the walk before it is followed. */
+    for (uint32_t at = s->free; at >= first && at < end && steps--; at = *(word *)slot_at(pg, at))
+        if (at == index) return 1;
     return 0;
+}
+
+/* Classifies p, a pointer into the pages of span s, for `op`: 1 if it is a
+ * live slot, 0 if it was reported (refuse the call), -1 if it lies past
+ * the slot area, in a block that shares the span's last page. */
+static COLD int slot_classify(heap *h, span *s, uptr p, enum op op) {
+    pages *pg = h->pages;
+    uptr slot0 = (uptr)s->slot0, size = class_bytes(s->sizeclass);
+    if (!span_valid(pg, s)) {
+        misuse(pg, R_CORRUPTED_SPAN, op, p, (uptr)s, 0, 0);
+        return 0;
+    }
+    uint32_t offset = (uint32_t)p - (uint32_t)slot0;
+    if (offset >= s->capacity * size) return -1;
+    uptr slot = p - offset % size;
+    if (p % GRANULE) misuse(pg, R_MISALIGNED, op, p, 0, 0, 0);
+    else if (slot != p) misuse(pg, R_INSIDE, op, p, slot, size, 0);
+    else if (offset / size >= s->fresh) misuse(pg, R_NEVER_HANDED_OUT, op, p, 0, 0, 0);
+    else if ((((word *)p)[0] ^ ((word *)p)[1]) == pg->key && slot_listed(pg, s, p))
+        misuse(pg, op == OP_FREE || op == OP_FREE_SIZED ? R_DOUBLE_FREE : R_FREED_BLOCK, op, p, p, size, 0);
+    else return 1;
+    return 0;
+}
+
+/* Is p a live slot of s? The fast test: a slot start below fresh that does
+ * not carry an agreeing pair. Anything else is looked at closer. (The
+ * first half is needed without the checks too: a block after the slot
+ * area may share the span's last page.) */
+static inline int slot_plainly_live(pages *pg, span *s, uptr p) {
+    return slot_number(s, (uint32_t)p - s->slot0) < s->fresh &&
+           (!LM_MISUSE_CHECKS || (((word *)p)[0] ^ ((word *)p)[1]) != pg->key);
+}
+
+/* ===== Page layer: freeing blocks and naming bad pointers ================= */
+
+/* The next block on the chain after `b`, or 0 if b's header is damaged,
+ * says it is empty, or claims to reach past the sentinel. */
+static COLD uptr chain_next(pages *pg, uptr b) {
+    if (!header_valid(b)) return 0;
+    uptr next = block_next(b);
+    return next > b && next <= pg->sentinel ? next : 0;
+}
+
+/* A pointer that is no slot failed the block check: say exactly what is
+ * wrong with it. */
+static COLD void pointer_rejected(pages *pg, uptr p, enum op op) {
+    uptr b = p - HEADER, block = 0;
+    enum report r = R_NOT_IN_HEAP;
+    if (!p) return;                                   /* NULL is never misuse */
+    if (!pg->first || p < pg->first + HEADER || p >= pg->sentinel) {
+        /* not in the heap */
+    } else if (p % GRANULE) {
+        r = R_MISALIGNED;
+    } else if (header_valid(b)) {
+        if (block_state(b) == STATE_FREE) {
+            r = op == OP_FREE || op == OP_FREE_SIZED ? R_DOUBLE_FREE : R_FREED_BLOCK;
+            block = b;
+        } else if (block_state(b) == STATE_INTERNAL) {
+            r = R_INSIDE;
+            block = b;
+        }
+    } else if (b >= pg->top) {
+        /* in the top block, which holds no blocks: not in the heap */
+    } else {
+        /* Walk the chain to b: it is inside a block, or it is a block whose
+         * header was overwritten, or the chain breaks before it. */
+        uptr at = pg->first, prev = 0;
+        while (at && at < b) { prev = at; at = chain_next(pg, at); }
+        if (!at || at == b) {
+            r = R_CORRUPTED_HEADER;
+            block = at ? at : prev;
+        } else if (block_state(prev) != STATE_FENCE) {
+            r = R_INSIDE;
+            block = prev;
+        }
+    }
+    /* A damaged header is shown where it is, and has no size to trust. */
+    if (r == R_CORRUPTED_HEADER) misuse(pg, r, op, p, block, 0, 0);
+    else misuse(pg, r, op, p, block ? block + HEADER : 0, block ? block_usable(block_granules(block)) : 0, 0);
+}
+
+/* Is b the header of a live (USED) block? One range test, one hash. */
+static inline int block_is_live(pages *pg, uptr b) {
+#if LM_MISUSE_CHECKS
+    /* In range and 16-byte aligned in one compare: a misaligned offset
+     * rotates its low bits to the top. */
+    uptr offset = b - pg->first;
+    return (offset >> GRANULE_SHIFT | offset << (LM_UPTR_BITS - GRANULE_SHIFT)) < pg->extent &&
+           ((block_tag(b) ^ header_check(b, block_granules(b))) & ~PREV_MASK) == STATE_USED;
+#else
+    (void)pg;
+    return b + HEADER != 0;
+#endif
+}
+
+/* free of p when p is in no span: a medium or large block, or misuse. */
+static NOINLINE void block_free(pages *pg, uptr p, enum op op) {
+    uptr b = p - HEADER;
+    if (UNLIKELY(!block_is_live(pg, b))) {
+        pointer_rejected(pg, p, op);
+        return;
+    }
+    block_release(pg, b);
+}
+
+/* free, but the slot failed the fast test: misuse, a pointer past the slot
+ * area, or a live slot whose bytes happen to look like a freed one's. */
+static COLD void slot_free_slow(heap *h, span *s, uptr p, enum op op) {
+    int verdict = slot_classify(h, s, p, op);
+    if (verdict > 0) slot_push(h, s, p);
+    else if (verdict < 0) block_free(h->pages, p, op);
+}
+
+/* ===== Fast path and public API =========================================== */
+
+/* Not inlined into calloc and realloc: one copy of the fast path is enough. */
+NOINLINE void *lm_malloc(size_t size) {
+    heap *h = &default_heap;
+    if (LIKELY(size <= SMALL_MAX)) {
+        span *s = h->direct[(size + GRANULE - 1) >> GRANULE_SHIFT];
+        if (LIKELY(s->free)) {
+            void *p = slot_pop(h->pages, s);
+            if (LIKELY(p)) return p;
+            return slot_damaged(h, s, size);
+        }
+    }
+    return malloc_slow(h, size);
+}
+
+void lm_free(void *ptr) {
+    heap *h = &default_heap;
+    pages *pg = h->pages;
+    uptr p = (uptr)ptr, page = page_of(pg, p);
+    if (LIKELY(page < pg->map_pages)) {
+        uint32_t ref = pg->map[page];
+        if (LIKELY(ref)) {
+            span *s = span_at(pg, ref);
+            if (LIKELY(slot_plainly_live(pg, s, p))) slot_push(h, s, p);
+            else slot_free_slow(h, s, p, OP_FREE);
+            return;
+        }
+    }
+    block_free(pg, p, OP_FREE);
+}
+
+/* Classifies ptr for a call that is not free: 1 and *s set for a live
+ * slot, 1 and *s == 0 for a live block, 0 if it was reported. */
+static NOINLINE int pointer_live(heap *h, uptr p, span **s, enum op op) {
+    pages *pg = h->pages;
+    *s = span_of(pg, p);
+    if (*s) {
+        int verdict = slot_plainly_live(pg, *s, p) ? 1 : slot_classify(h, *s, p, op);
+        if (verdict >= 0) return verdict;
+        *s = 0;
+    }
+    if (block_is_live(pg, p - HEADER)) return 1;
+    pointer_rejected(pg, p, op);
+    return 0;
+}
+
+/* The class an aligned request of `size` bytes gets a slot of: slots start
+ * on a page boundary, so a class whose size is a multiple of the alignment
+ * hands out aligned slots (the power-of-two classes always do). */
+static unsigned aligned_class(uptr size, uptr alignment) {
+    unsigned c = sizeclass_small((uint32_t)((size + GRANULE - 1) >> GRANULE_SHIFT));
+    while (class_bytes(c) % alignment) c++;
+    return c;
+}
+
+/* free_sized and free_aligned_sized: the block must be the one a request
+ * of `size` bytes (aligned to `alignment`) gets. */
+static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
+    heap *h = &default_heap;
+    pages *pg = h->pages;
+    uptr p = (uptr)ptr;
+    span *s;
+    if (!pointer_live(h, p, &s, OP_FREE_SIZED)) return;
+    if (s) {
+        /* A slot: the length must be one its class serves, or one realloc
+         * left in it (more than half of it, see lm_realloc). */
+        uptr have = class_bytes(s->sizeclass);
+        if (LM_MISUSE_CHECKS && (size > have || (2 * size <= have && have > 2 * GRANULE &&
+                                                 aligned_class(size, alignment) != s->sizeclass))) {
+            misuse(pg, R_WRONG_SIZE, OP_FREE_SIZED, p, p, have, size);
+            return;
+        }
+        slot_push(h, s, p);
+        return;
+    }
+    /* A block: at most one split remainder larger (see block_shrink). */
+    uint32_t g = block_granules(p - HEADER);
+    if (LM_MISUSE_CHECKS && (size > block_usable(g) || g - request_granules(size) >= MIN_SPLIT)) {
+        misuse(pg, R_WRONG_SIZE, OP_FREE_SIZED, p, p, block_usable(g), size);
+        return;
+    }
+    block_release(pg, p - HEADER);
+}
+
+void lm_free_sized(void *ptr, size_t size) { free_sized(ptr, size, GRANULE); }
+
+void lm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
+    free_sized(ptr, size, alignment > GRANULE && !(alignment & (alignment - 1)) ? alignment : GRANULE);
+}
+
+void *lm_calloc(size_t count, size_t size) {
+    /* A division, not __builtin_mul_overflow: on wasm64 that needs a 128-bit
+     * multiply from a runtime library a freestanding module lacks. An
+     * overflowing product asks for more than any heap holds: malloc refuses
+     * it and counts the failure. */
+    size_t total = size && count > MAX_REQUEST / size ? SIZE_MAX : count * size;
+    uptr fresh = page_layer.untouched;
+    void *p = lm_malloc(total);
+    /* Memory above `untouched` still holds the zeros it was grown with. */
+    if (p && !(LM_GROWN_MEMORY_ZEROED && (uptr)p >= fresh && fresh))
+        __builtin_memset(p, 0, total);
+    return p;
+}
+
+size_t lm_usable_size(const void *ptr) {
+    heap *h = &default_heap;
+    uptr p = (uptr)ptr;
+    span *s;
+    if (!pointer_live(h, p, &s, OP_USABLE_SIZE)) return 0;
+    return s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+}
+
+void *lm_realloc(void *ptr, size_t size) {
+    if (!ptr) return lm_malloc(size);
+    heap *h = &default_heap;
+    pages *pg = h->pages;
+    uptr p = (uptr)ptr, have_bytes;
+    span *s;
+    if (!pointer_live(h, p, &s, OP_REALLOC)) return 0;
+    if (!size) {
+        lm_free(ptr);
+        return 0;
+    }
+    if (size > MAX_REQUEST) return malloc_slow(h, size);   /* refused and counted; ptr stays */
+    if (s) {
+        /* A slot stays while the new size fits and uses at least half of it. */
+        have_bytes = class_bytes(s->sizeclass);
+        if (size <= have_bytes && (size > have_bytes / 2 || have_bytes <= 2 * GRANULE)) return ptr;
+    } else {
+        uptr b = p - HEADER;
+        uint32_t want = request_granules(size), have = block_granules(b);
+        have_bytes = block_usable(have);
+        if (want <= have) {
+            /* Shrink in place, unless the block keeps under a quarter of
+             * itself or fits a slot: then the few bytes move, so they do
+             * not pin a big hole. */
+            if (size > SMALL_MAX && want >= have / 4) {
+                block_shrink(pg, b, want);
+                return ptr;
+            }
+        } else {
+            /* Grow in place into the top block, growing the heap if need be
+             * (a growth that is not contiguous moves the top away). */
+            uptr next = b + block_bytes(have);
+            while (next == pg->top && top_granules(pg) < want - have)
+                if (!heap_grow(pg, block_bytes(want - have - top_granules(pg)))) break;
+            if (next == pg->top && top_granules(pg) >= want - have) {
+                block_write(b, want, STATE_USED | (block_tag(b) & PREV_MASK));
+                top_set(pg, b + block_bytes(want));
+                return ptr;
+            }
+            /* Grow in place over a free neighbour. */
+            if (next != pg->top && block_state(next) == STATE_FREE &&
+                have + block_granules(next) >= want) {
+                free_list_remove(pg, next);
+                have += block_granules(next);
+                block_write(b, have, STATE_USED | (block_tag(b) & PREV_MASK));
+                block_set_prev(b + block_bytes(have), 0);
+                block_shrink(pg, b, want);
+                return ptr;
+            }
+        }
+    }
+    void *moved = lm_malloc(size);
+    if (!moved) {
+        if (size > have_bytes) return 0;
+        if (!s) block_shrink(pg, p - HEADER, request_granules(size));  /* no room to move: stay */
+        return ptr;
+    }
+    __builtin_memcpy(moved, ptr, have_bytes < size ? have_bytes : size);
+    lm_free(ptr);
+    return moved;
+}
+
+void *lm_aligned_alloc(size_t alignment, size_t size) {
+    heap *h = &default_heap;
+    pages *pg = h->pages;
+    if (!alignment || (alignment & (alignment - 1)) || size > MAX_REQUEST - 2 * GRANULE ||
+        alignment > MAX_REQUEST - 2 * GRANULE - size)
+        return malloc_slow(h, SIZE_MAX);   /* refused and counted */
+    if (alignment <= GRANULE) return lm_malloc(size);
+    if (size <= SMALL_MAX && alignment <= SMALL_MAX)
+        return lm_malloc(class_bytes(aligned_class(size, alignment)));
+    uptr b = pages_ready(pg) ? block_take_aligned(h, alignment, size) : 0;
+    if (!b) return malloc_slow(h, SIZE_MAX);   /* counted */
+    return (void *)(b + HEADER);
 }
 
 /* ===== Misuse reports ===================================================== */
 
-/* The next block on the chain after `b`, or 0 if b's header is damaged,
- * says it is empty, or claims to reach past the sentinel. */
-static COLD uptr chain_next(uptr b) {
-    if (!header_valid(b)) return 0;
-    uptr next = block_next(b);
-    return next > b && next <= heap.sentinel ? next : 0;
-}
-
-enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
 static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size", "malloc" };
 
-/* One line per kind: %o the operation, %p the caller's pointer, %b the block
- * concerned, %h its header, %n the length passed, %s the block's usable size. */
-#define FREED_BLOCK LM_MISUSE_KIND_COUNT         /* a double free through realloc or usable_size */
-#define WRITTEN_AFTER_FREE (FREED_BLOCK + 1)     /* a quick bin's link was overwritten */
-static const char *const misuse_lines[] = {
-    [LM_MISUSE_DOUBLE_FREE]  = "double free of %p (%s-byte block)",
-    [LM_MISUSE_NOT_IN_HEAP]  = "%o of %p, which is not in the heap",
-    [LM_MISUSE_MISALIGNED]   = "%o of %p, which is not 16-byte aligned",
-    [LM_MISUSE_NOT_A_BLOCK]  = "%o of %p, which is inside the block at %b (%s-byte block)",
-    [LM_MISUSE_WRONG_SIZE]   = "free_sized of %p with wrong length %n (%s-byte block)",
-    [LM_MISUSE_CORRUPTED]    = "corrupted block header at %h, found by %o of %p",
-    [FREED_BLOCK]            = "%o of freed block %p (%s-byte block)",
-    [WRITTEN_AFTER_FREE]     = "a freed %n-byte block was written after free, found by malloc",
+/* %o the operation, %p the caller's pointer, %b the block concerned, %n the
+ * length passed, %s the block's usable size. */
+static const struct { uint8_t kind; char text[67]; } reports[] = {
+    [R_DOUBLE_FREE]        = { LM_MISUSE_DOUBLE_FREE, "double free of %p (%s-byte block)" },
+    [R_NOT_IN_HEAP]        = { LM_MISUSE_NOT_IN_HEAP, "%o of %p, which is not in the heap" },
+    [R_MISALIGNED]         = { LM_MISUSE_MISALIGNED, "%o of %p, which is not 16-byte aligned" },
+    [R_INSIDE]             = { LM_MISUSE_NOT_A_BLOCK, "%o of %p, which is inside the block at %b (%s-byte block)" },
+    [R_NEVER_HANDED_OUT]   = { LM_MISUSE_NOT_A_BLOCK, "%o of %p, which was never handed out" },
+    [R_WRONG_SIZE]         = { LM_MISUSE_WRONG_SIZE, "free_sized of %p with wrong length %n (%s-byte block)" },
+    [R_CORRUPTED_HEADER]   = { LM_MISUSE_CORRUPTED, "corrupted block header at %b, found by %o of %p" },
+    [R_CORRUPTED_SPAN]     = { LM_MISUSE_CORRUPTED, "corrupted span metadata at %b, found by %o of %p" },
+    [R_FREED_BLOCK]        = { LM_MISUSE_DOUBLE_FREE, "%o of freed block %p (%s-byte block)" },
+    [R_WRITTEN_AFTER_FREE] = { LM_MISUSE_CORRUPTED, "a freed %n-byte block was written after free, found by malloc" },
 };
 
 typedef struct line { char text[200]; size_t len; } line;
@@ -575,25 +1253,13 @@ static COLD void line_number(line *l, uptr v, unsigned base) {
     while (n) line_put(l, digits[--n]);
 }
 
-/* A quick bin led malloc to something that is not a freed block of its
- * size: a freed block's link was overwritten. Empties the bins and merges
- * every QUICK block found on the chain, whose headers are checked, so the
- * heap stays consistent. (A merge leaves the merged-away headers intact, so
- * the walk goes on through them.) */
-static COLD void quick_reclaim(void) {
-    __builtin_memset(heap.quick, 0, sizeof heap.quick);
-    heap.quick_count = 0;
-    for (uptr b = heap.first; b && b < heap.top; b = chain_next(b))
-        if (block_state(b) == STATE_QUICK) block_release(b);
-}
-
-/* Reports misuse of `ptr` in `op`; `b` is the block concerned (0 if none).
+/* Reports misuse of `ptr` in `op`; `block` is the block or slot concerned
+ * (its header, for a damaged one), `usable` its usable size (0 if none).
  * Returns only under LM_POLICY_CONTINUE: the caller then refuses the call,
- * except malloc, which serves the request once the bins are reclaimed. */
-static COLD void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr length) {
-    uptr usable = b && kind != LM_MISUSE_CORRUPTED ? block_usable(block_granules(b)) : 0;
-    const char *t = misuse_lines[op == OP_MALLOC ? WRITTEN_AFTER_FREE
-                                 : kind == LM_MISUSE_DOUBLE_FREE && op > OP_FREE_SIZED ? FREED_BLOCK : kind];
+ * except malloc, which serves the request elsewhere. */
+static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr block, uptr usable,
+                        uptr length) {
+    const char *t = reports[r].text;
     line l;
     l.len = 0;
     line_text(&l, "lmalloc: ");
@@ -605,230 +1271,21 @@ static COLD void misuse(lm_misuse_kind kind, enum op op, uptr ptr, uptr b, uptr 
             line_text(&l, op_names[op]);
         } else {
             /* Lengths and sizes in decimal, addresses in hex. */
-            uptr v = c == 'p' ? ptr : c == 'b' ? b + HEADER : c == 'h' ? b : c == 'n' ? length : usable;
+            uptr v = c == 'p' ? ptr : c == 'b' ? block : c == 'n' ? length : usable;
             line_number(&l, v, c == 'n' || c == 's' ? 10 : 16);
         }
     }
-    heap.misuse_count++;
-    heap.last_misuse = (lm_misuse){ kind, ptr, usable };
-    lm_target_report(kind, ptr, usable, l.text, l.len, heap.policy == LM_POLICY_ABORT);
-    if (heap.policy == LM_POLICY_ABORT) __builtin_trap();   /* the target did not stop */
-    if (op == OP_MALLOC) quick_reclaim();
-}
-
-/* A pointer failed the fast check: say exactly what is wrong with it. */
-static COLD void pointer_rejected(void *ptr, enum op op) {
-    uptr p = (uptr)ptr, b = p - HEADER, block = 0;
-    lm_misuse_kind kind = LM_MISUSE_NOT_IN_HEAP;
-    if (!p) return;                                   /* NULL is never misuse */
-    if (!heap.first || p < heap.first + HEADER || p >= heap.sentinel) {
-        /* not in the heap */
-    } else if (p % GRANULE) {
-        kind = LM_MISUSE_MISALIGNED;
-    } else if (header_valid(b)) {
-        if (block_state(b) != STATE_FENCE) {
-            kind = LM_MISUSE_DOUBLE_FREE;
-            block = b;
-        }
-    } else if (b >= heap.top) {
-        /* in the top block, which holds no blocks: not in the heap */
-    } else {
-        /* Walk the chain to b: it is inside a block, or it is a block whose
-         * header was overwritten, or the chain breaks before it. */
-        uptr at = heap.first, prev = 0;
-        while (at && at < b) { prev = at; at = chain_next(at); }
-        if (!at || at == b) {
-            kind = LM_MISUSE_CORRUPTED;
-            block = at ? at : prev;
-        } else if (block_state(prev) != STATE_FENCE) {
-            kind = LM_MISUSE_NOT_A_BLOCK;
-            block = prev;
-        }
-    }
-    misuse(kind, op, p, block, 0);
-}
-
-/* ===== Fast path and public API =========================================== */
-
-/* Is b the header of a live (USED) block? One range test, one hash. */
-static inline int block_is_live(uptr b) {
-#if LM_MISUSE_CHECKS
-    /* In range and 16-byte aligned in one compare: a misaligned offset
-     * rotates its low bits to the top. */
-    uptr offset = b - heap.first;
-    return (offset >> GRANULE_SHIFT | offset << (LM_UPTR_BITS - GRANULE_SHIFT)) < heap.span &&
-           ((block_tag(b) ^ header_check(b, block_granules(b))) & ~PREV_MASK) == STATE_USED;
-#else
-    return b + HEADER != 0;
-#endif
-}
-
-/* The head of the bin for a request of `size` is not a freed block: a freed
- * block's link was overwritten. misuse reports it and reclaims the bins,
- * then the slow path serves the request. (A call lm_malloc ends with, so
- * the fast path keeps nothing live across a call: natively, no register to
- * save on every malloc. wasm-opt inlines this into lm_malloc, its one
- * caller, which is why the bin walk lives in misuse, not here.) */
-static COLD void *quick_damaged(uptr size) {
-    misuse(LM_MISUSE_CORRUPTED, OP_MALLOC, 0, 0, block_usable(request_granules(size)));
-    return malloc_slow(size);
-}
-
-/* Not inlined into calloc and realloc: one copy of the fast path is enough. */
-NOINLINE void *lm_malloc(size_t size) {
-    if (LIKELY(size <= QUICK_GRANULES * GRANULE - HEADER)) {
-        uint32_t g = request_granules(size), index = heap.quick[g];
-        if (LIKELY(index)) {
-            if (LIKELY(quick_head_valid(index, g))) {
-                uptr b = block_at(index);
-                heap.quick[g] = block_links(b)[0];
-                heap.quick_count--;
-                block_flip_used_quick(b);
-                return (void *)(b + HEADER);
-            }
-            return quick_damaged(size);
-        }
-    }
-    return malloc_slow(size);
-}
-
-void lm_free(void *ptr) {
-    uptr b = (uptr)ptr - HEADER;
-    if (UNLIKELY(!block_is_live(b))) {
-        pointer_rejected(ptr, OP_FREE);
-        return;
-    }
-    uint32_t g = block_granules(b);
-    if (LIKELY(g <= heap.quick_max)) {
-        block_flip_used_quick(b);
-        block_links(b)[0] = heap.quick[g];
-        heap.quick[g] = block_index(b);
-        if (UNLIKELY(++heap.quick_count > QUICK_LIMIT)) quick_overflow();
-        return;
-    }
-    block_release(b);
-}
-
-void lm_free_sized(void *ptr, size_t size) {
-    uptr b = (uptr)ptr - HEADER;
-    if (UNLIKELY(!block_is_live(b))) {
-        pointer_rejected(ptr, OP_FREE_SIZED);
-        return;
-    }
-    /* The block is the one a request of `size` gets: at most one split
-     * remainder larger (see block_shrink). */
-    uint32_t g = block_granules(b);
-    if (LM_MISUSE_CHECKS && (size > block_usable(g) || g - request_granules(size) >= MIN_SPLIT)) {
-        misuse(LM_MISUSE_WRONG_SIZE, OP_FREE_SIZED, (uptr)ptr, b, size);
-        return;
-    }
-    lm_free(ptr);   /* checks the header again: one copy of the free path */
-}
-
-void *lm_calloc(size_t count, size_t size) {
-    /* A division, not __builtin_mul_overflow: on wasm64 that needs a 128-bit
-     * multiply from a runtime library a freestanding module lacks. An
-     * overflowing product asks for more than any heap holds: malloc refuses
-     * it and counts the failure. */
-    size_t total = size && count > MAX_REQUEST / size ? SIZE_MAX : count * size;
-    uptr fresh = heap.untouched;
-    void *p = lm_malloc(total);
-    /* Memory above `untouched` still holds the zeros it was grown with. */
-    if (p && !(LM_GROWN_MEMORY_ZEROED && (uptr)p >= fresh))
-        __builtin_memset(p, 0, total);
-    return p;
-}
-
-size_t lm_usable_size(const void *ptr) {
-    uptr b = (uptr)ptr - HEADER;
-    if (UNLIKELY(!block_is_live(b))) {
-        pointer_rejected((void *)ptr, OP_USABLE_SIZE);
-        return 0;
-    }
-    return block_usable(block_granules(b));
-}
-
-void *lm_realloc(void *ptr, size_t size) {
-    if (!ptr) return lm_malloc(size);
-    uptr b = (uptr)ptr - HEADER;
-    if (UNLIKELY(!block_is_live(b))) {
-        pointer_rejected(ptr, OP_REALLOC);
-        return 0;
-    }
-    if (!size) {
-        lm_free(ptr);
-        return 0;
-    }
-    if (size > MAX_REQUEST) return malloc_slow(size);   /* refused and counted; ptr stays */
-    uint32_t want = request_granules(size), have = block_granules(b);
-    if (want <= have) {
-        /* Shrink in place, unless a large block keeps under a quarter of
-         * itself: then the few bytes move, so they do not pin a big hole. */
-        if (have <= QUICK_GRANULES || want >= have / 4) {
-            block_shrink(b, want);
-            return ptr;
-        }
-    } else {
-        /* Grow in place into the top block, growing the heap if need be (a
-         * growth that is not contiguous moves the top away). */
-        uptr next = b + block_bytes(have);
-        while (next == heap.top && top_granules() < want - have)
-            if (!heap_grow(block_bytes(want - have - top_granules()))) break;
-        if (next == heap.top && top_granules() >= want - have) {
-            block_write(b, want, STATE_USED | (block_tag(b) & PREV_MASK));
-            top_set(b + block_bytes(want));
-            return ptr;
-        }
-        /* Grow in place over a free neighbour. */
-        if (next != heap.top && block_state(next) == STATE_FREE &&
-            have + block_granules(next) >= want) {
-            free_list_remove(next);
-            have += block_granules(next);
-            block_write(b, have, STATE_USED | (block_tag(b) & PREV_MASK));
-            block_set_prev(b + block_bytes(have), 0);
-            block_shrink(b, want);
-            return ptr;
-        }
-    }
-    void *moved = lm_malloc(size);
-    if (!moved) {
-        if (want > have) return 0;
-        block_shrink(b, want);   /* a shrink never fails: no room to move, stay */
-        return ptr;
-    }
-    __builtin_memcpy(moved, ptr, block_usable(have) < size ? block_usable(have) : size);
-    lm_free(ptr);
-    return moved;
-}
-
-void *lm_aligned_alloc(size_t alignment, size_t size) {
-    if (!alignment || (alignment & (alignment - 1)) || size > MAX_REQUEST - 2 * GRANULE ||
-        alignment > MAX_REQUEST - 2 * GRANULE - size)
-        return malloc_slow(SIZE_MAX);   /* refused and counted */
-    if (alignment <= GRANULE) return lm_malloc(size);
-    /* Over-allocate, then give back a leading part (at least a granule, so
-     * it can stand alone) and the tail. */
-    uint32_t want = request_granules(size);
-    uptr p = (uptr)lm_malloc(block_usable(want + (uint32_t)(alignment >> GRANULE_SHIFT) + 1));
-    if (!p) return 0;
-    uptr b = p - HEADER;
-    if (p & (alignment - 1)) {
-        uptr aligned = (p + GRANULE + alignment - 1) & ~(uptr)(alignment - 1);
-        uint32_t lead = (uint32_t)((aligned - p) >> GRANULE_SHIFT), g = block_granules(b);
-        block_write(b + block_bytes(lead), g - lead, STATE_USED);
-        block_write(b, lead, STATE_USED | (block_tag(b) & PREV_MASK));
-        block_release(b);
-        b = aligned - HEADER;
-    }
-    block_shrink(b, want);
-    return (void *)(b + HEADER);
+    pg->misuse_count++;
+    pg->last_misuse = (lm_misuse){ reports[r].kind, ptr, usable };
+    lm_target_report(reports[r].kind, ptr, usable, l.text, l.len, pg->policy == LM_POLICY_ABORT);
+    if (pg->policy == LM_POLICY_ABORT) __builtin_trap();   /* the target did not stop */
 }
 
 /* ===== Policy, statistics and validation ================================== */
 
-void lm_set_policy(lm_policy policy) { heap.policy = policy; }
+void lm_set_policy(lm_policy policy) { page_layer.policy = policy; }
 
-void lm_last_misuse(lm_misuse *out) { *out = heap.last_misuse; }
+void lm_last_misuse(lm_misuse *out) { *out = page_layer.last_misuse; }
 
 const char *lm_misuse_kind_name(lm_misuse_kind kind) {
     static const char *const names[LM_MISUSE_KIND_COUNT] = {
@@ -837,57 +1294,91 @@ const char *lm_misuse_kind_name(lm_misuse_kind kind) {
     return (unsigned)kind < LM_MISUSE_KIND_COUNT ? names[kind] : "unknown";
 }
 
+/* Every descriptor in use: the spans. */
+#define FOR_EACH_SPAN(pg, s)                                                           \
+    for (uint32_t table_ = (pg)->tables; table_; table_ = span_at(pg, table_)->next) \
+        for (span *s = span_at(pg, table_) + 1; s < span_at(pg, table_) + TABLE_SPANS; s++) \
+            if (s->kind == SPAN_SMALL)
+
 void lm_stats(lm_stats_t *out) {
+    pages *pg = &page_layer;
     lm_stats_t s = { 0 };
-    uint64_t blocks = 0;
-    if (heap.first) {
-        for (uptr b = heap.first; b && b < heap.top; b = chain_next(b)) {
+    uint64_t blocks = 0, tables = 0;
+    if (pg->first) {
+        for (uptr b = pg->first; b && b < pg->top; b = chain_next(pg, b)) {
             blocks++;
             if (block_state(b) == STATE_USED) {
                 s.live_blocks++;
                 s.live_bytes += block_usable(block_granules(b));
             }
         }
-        s.footprint = heap.sentinel + HEADER - heap.start;
+        FOR_EACH_SPAN(pg, sp) {
+            s.live_blocks += sp->used;
+            s.live_bytes += (uint64_t)sp->used * class_bytes(sp->sizeclass);
+        }
+        for (uint32_t t = pg->tables; t; t = span_at(pg, t)->next) tables++;
+        s.footprint = pg->sentinel + HEADER - pg->start;
     }
-    s.peak_footprint = heap.peak_footprint;
-    s.grow_calls = heap.grow_calls;
-    s.failed_allocs = heap.failed_allocs;
-    s.misuse_count = heap.misuse_count;
-    s.metadata_bytes = sizeof heap + (blocks + 1) * HEADER;
+    s.peak_footprint = pg->peak_footprint;
+    s.grow_calls = pg->grow_calls;
+    s.failed_allocs = pg->failed_allocs;
+    s.misuse_count = pg->misuse_count;
+    s.metadata_bytes = sizeof *pg + sizeof default_heap + (blocks + 1) * HEADER +
+                       tables * TABLE_SPANS * sizeof(span) + pg->map_pages * sizeof(word);
     *out = s;
 }
 
-/* Counts the entries of a list or bin, checking each; stops after `limit`
+/* Counts the entries of a block list, checking each; stops after `limit`
  * entries so a damaged (cyclic) list cannot loop forever. */
-static size_t list_check(uint32_t index, uint32_t state, unsigned sizeclass, uint32_t bin,
-                         uint64_t limit, uint64_t *count) {
+static size_t list_check(pages *pg, uint32_t index, unsigned c, uint64_t limit, uint64_t *count) {
     size_t errors = 0;
     uint32_t prev = 0;
-    uint64_t max_index = (heap.sentinel - heap.origin) >> GRANULE_SHIFT;
-    for (; index; index = block_links(block_at(index))[0]) {
-        uptr b = block_at(index);
-        if (index > max_index || b < heap.first || !header_valid(b) || block_state(b) != state ||
-            b >= heap.top || ++*count > limit) return errors + 1;
-        if (state == STATE_FREE) {
-            errors += sizeclass_of(block_granules(b)) != sizeclass;
-            errors += block_links(b)[1] != prev;
-        } else {
-            errors += block_granules(b) != bin;
-        }
+    uint64_t max_index = (pg->sentinel - pg->origin) >> GRANULE_SHIFT;
+    for (; index; index = block_links(block_at(pg, index))[0]) {
+        uptr b = block_at(pg, index);
+        if (index > max_index || b < pg->first || !header_valid(b) || block_state(b) != STATE_FREE ||
+            b >= pg->top || ++*count > limit) return errors + 1;
+        errors += list_of(block_granules(b)) != c;
+        errors += block_links(b)[1] != prev;
         prev = index;
     }
     return errors;
 }
 
-size_t lm_check(void) {
-    if (!heap.first) return 0;
+/* Checks one span: descriptor, block, map entries and free list. */
+static size_t span_check_all(pages *pg, span *s, uint64_t *mapped) {
+    if (!span_valid(pg, s)) return 1;
     size_t errors = 0;
-    uint64_t listed_blocks = 0, quick_blocks = 0, free_seen = 0, quick_seen = 0;
+    uptr b = block_at(pg, s->block), size = class_bytes(s->sizeclass);
+    uptr area = (uptr)s->capacity * size, slot0 = b + HEADER;
+    if (b < pg->first || b >= pg->top || !header_valid(b) || block_state(b) != STATE_INTERNAL ||
+        (uint32_t)slot0 != s->slot0 || slot0 % PAGE_SIZE || block_usable(block_granules(b)) < area)
+        return errors + 1;
+    for (uptr page = page_of(pg, slot0); page <= page_of(pg, slot0 + area - 1); page++) {
+        errors += page >= pg->map_pages || pg->map[page] != span_ref(pg, s);
+        ++*mapped;
+    }
+    uint32_t listed = 0;
+    for (uint32_t at = s->free; at; at = *(word *)slot_at(pg, at)) {
+        uptr slot = slot_at(pg, at);
+        if (slot < slot0 || (slot - slot0) % size || (slot - slot0) / size >= s->fresh ||
+            ++listed > s->fresh || (((word *)slot)[0] ^ ((word *)slot)[1]) != pg->key)
+            return errors + 1;
+    }
+    errors += s->used + listed + (s->capacity - s->full) != s->fresh || s->fresh > s->capacity;
+    return errors;
+}
+
+size_t lm_check(void) {
+    pages *pg = &page_layer;
+    heap *h = &default_heap;
+    if (!pg->first) return 0;
+    size_t errors = 0;
+    uint64_t listed_blocks = 0, free_seen = 0, mapped = 0, map_entries = 0;
     uint32_t prev_bits = 0;    /* what the next block's PREV_MASK bits must say */
-    uptr b = heap.first;
-    while (b < heap.top) {
-        uptr next = chain_next(b);
+    uptr b = pg->first;
+    while (b < pg->top) {
+        uptr next = chain_next(pg, b);
         if (!next) { errors++; break; }
         uint32_t g = block_granules(b), state = block_state(b);
         errors += (block_tag(b) & PREV_MASK) != prev_bits;
@@ -895,35 +1386,46 @@ size_t lm_check(void) {
         if (state == STATE_FREE) {
             free_seen++;
             errors += g > 1 && *block_footer(b, g) != g;
-        } else if (state == STATE_QUICK) {
-            quick_seen++;
-            errors += g > QUICK_GRANULES;
         }
         prev_bits = state == STATE_FREE ? prev_of_free(g) : 0;
         b = next;
     }
     /* The chain reaches top exactly, and a free block before it would have merged. */
-    errors += b != heap.top || prev_bits || heap.top > heap.sentinel;
-    errors += !header_valid(heap.sentinel) || block_state(heap.sentinel) != STATE_FENCE ||
-              (block_tag(heap.sentinel) & PREV_MASK);
+    errors += b != pg->top || prev_bits || pg->top > pg->sentinel;
+    errors += !header_valid(pg->sentinel) || block_state(pg->sentinel) != STATE_FENCE ||
+              (block_tag(pg->sentinel) & PREV_MASK);
     for (unsigned fl = 0; fl < FL_COUNT; fl++) {
-        errors += !!(heap.fl_bitmap & (1u << fl)) != !!heap.sl_bitmap[fl];
+        errors += !!(pg->fl_bitmap & (1u << fl)) != !!pg->sl_bitmap[fl];
         for (unsigned sl = 0; sl < SL_COUNT; sl++) {
             unsigned c = fl * SL_COUNT + sl;
-            errors += !!(heap.sl_bitmap[fl] & (1u << sl)) != !!heap.lists[c];
-            errors += list_check(heap.lists[c], STATE_FREE, c, 0, free_seen, &listed_blocks);
+            errors += !!(pg->sl_bitmap[fl] & (1u << sl)) != !!pg->lists[c];
+            errors += list_check(pg, pg->lists[c], c, free_seen, &listed_blocks);
         }
     }
-    for (uint32_t g = 0; g <= QUICK_GRANULES; g++)
-        errors += list_check(heap.quick[g], STATE_QUICK, 0, g, quick_seen, &quick_blocks);
-    if (heap.carve) {
-        errors += block_state(heap.carve) != STATE_FREE || heap.carve >= heap.top;
-        listed_blocks++;
+    errors += listed_blocks != free_seen;
+    errors += pg->extent != (pg->sentinel - pg->first) >> GRANULE_SHIFT;
+    errors += pg->origin != pg->first - GRANULE;
+
+    /* Spans, the map, and the class queues. */
+    FOR_EACH_SPAN(pg, s) errors += span_check_all(pg, s, &mapped);
+    for (uptr page = 0; page < pg->map_pages; page++) map_entries += pg->map[page] != 0;
+    errors += map_entries != mapped;
+    for (unsigned c = 0; c < SMALL_CLASSES; c++) {
+        uint32_t queued = 0, prev = 0;
+        span *s = h->current[c];
+        if (s != &empty_span) {
+            for (uint32_t at = span_ref(pg, s); at; at = span_at(pg, at)->next) {
+                span *q = span_at(pg, at);
+                if (!span_valid(pg, q) || q->sizeclass != c || !q->queued || q->prev != prev ||
+                    ++queued > 1u << 30) { errors++; break; }
+                prev = at;
+            }
+        }
+        errors += h->last[c] != prev;
+        FOR_EACH_SPAN(pg, q) queued -= q->sizeclass == c && q->queued;
+        errors += queued != 0;
     }
-    errors += listed_blocks != free_seen || quick_blocks != quick_seen;
-    errors += quick_seen != heap.quick_count;
-    errors += heap.quick_max != QUICK_GRANULES && heap.quick_max != 0;
-    errors += heap.span != (heap.sentinel - heap.first) >> GRANULE_SHIFT;
-    errors += heap.origin != heap.first - GRANULE;
+    for (uint32_t g = 0; g <= SMALL_GRANULES; g++)
+        errors += h->direct[g] != h->current[sizeclass_small(g)];
     return errors;
 }

@@ -29,6 +29,7 @@ void  *lm_realloc(void *ptr, size_t size);          /* NULL ptr: malloc; size 0:
 void  *lm_aligned_alloc(size_t alignment, size_t size); /* any power of two; NULL otherwise */
 size_t lm_usable_size(const void *ptr);             /* 0 for NULL */
 void   lm_free_sized(void *ptr, size_t size);       /* free, checking `size` is the length asked for */
+void   lm_free_aligned_sized(void *ptr, size_t alignment, size_t size); /* the same for lm_aligned_alloc */
 
 typedef struct lm_stats {
     uint64_t live_bytes;      /* usable bytes of all live blocks */

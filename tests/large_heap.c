@@ -229,8 +229,9 @@ static void workload_verify(const workload *w, int round, const char *when)
     CHECK_EQ(bad_medium, 0);
     CHECK_EQ(bad_other, 0);
     if (w->expect_success && w->huge_bytes > 4 * GiB) {
-        /* Half the small and medium blocks come after the huge block. */
-        CHECK(small_high >= SMALL_COUNT / 2);
+        /* Half the small and medium blocks come after the huge block (a
+         * few small ones fill slots of spans made before it). */
+        CHECK(small_high >= SMALL_COUNT * 2 / 5);
         CHECK(medium_high >= medium_count / 2);
         CHECK(offset_in_heap(huge + huge_request - 1) >= 4 * GiB);
 #if LM_TEST_WASM

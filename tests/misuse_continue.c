@@ -84,10 +84,11 @@ static void expect_misuse(lm_misuse_kind kind, const void *ptr, uint64_t size)
     CHECK_EQ(lm_check(), 0);
 }
 
-/* A fresh victim block whose neighbour after it is live (a guard), so a
- * free cannot merge it forward and its header keeps its own size: tries
- * until the guard lands right behind the victim, parking the misses (they
- * are freed at the end). `guard_before` is one more live block nearby. */
+/* A fresh victim block whose neighbour after it is live (a guard of the
+ * same size), so a free cannot merge it forward and a block keeps its own
+ * header and size (a slot has neither, and never merges): tries until the
+ * guard lands right behind the victim, parking the misses (they are freed
+ * at the end). `guard_before` is one more live block nearby. */
 #define PARKED_MAX 1024
 static char *parked[PARKED_MAX];
 static int parked_count;
@@ -98,10 +99,14 @@ static char *victim_new(size_t size, char **guard_before, char **guard_after)
     REQUIRE(*guard_before != NULL);
     for (;;) {
         char *victim = lm_malloc(size);
-        char *after = lm_malloc(size < 2048 ? 2048 : size);
+        char *after = lm_malloc(size);
         REQUIRE(victim != NULL && after != NULL);
         size_t usable = lm_usable_size(victim);
-        if (after > victim && (size_t)(after - (victim + usable)) <= 16) {
+        /* Slots (up to 1 KiB) never merge, and come off a LIFO free list
+         * in either order: a guard on either side will do. */
+        int guarded = after > victim ? (size_t)(after - (victim + usable)) <= 16
+                                     : usable <= 1024 && victim - (after + usable) == 0;
+        if (guarded) {
             *guard_after = after;
             tl_fill_pattern(victim, size, 77);
             return victim;
@@ -299,9 +304,10 @@ static void test_interior_and_misaligned(void)
     }
 }
 
-/* A write after free over a small block's first bytes (its quick-bin link):
- * malloc notices when it follows the link, reports it, and keeps going with
- * bins rebuilt from the checked block headers. */
+/* A write after free over a small block's first bytes (its free-list
+ * link): the next malloc of its size pops it, sees the link no longer
+ * agrees with its check, reports it, and serves the request with another
+ * block (the damaged one, and the rest of its list, are not handed out). */
 static void test_written_after_free(void)
 {
     static const size_t sizes[] = { 0, 40, 500, 1000 };
@@ -312,17 +318,15 @@ static void test_written_after_free(void)
         size_t usable = lm_usable_size(block);
         lm_free(block);
         tl_memset(block, 0xff, 8);
-        char *again = lm_malloc(sizes[s]);        /* the damaged block itself */
-        CHECK(again == block);
-        char *next = lm_malloc(sizes[s]);         /* follows the damaged link */
+        char *next = lm_malloc(sizes[s]);         /* pops the damaged block */
         REQUIRE(next != NULL);
         CHECK(next != block);
         expect_misuse(LM_MISUSE_CORRUPTED, NULL, 0);
         tl_fill_pattern(next, sizes[s], 4242);
         check_no_double_handout(sizes[s], next, usable);
+        check_no_double_handout(sizes[s], block, usable);
         CHECK_PATTERN(next, sizes[s], 4242);
         lm_free(next);
-        lm_free(again);
         lm_free(before);
         lm_free(after);
         CHECK_EQ(lm_check(), 0);

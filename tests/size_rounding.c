@@ -1,28 +1,32 @@
 /* size_rounding — every size 0..8192 and a sample up to a few MiB: the
- * block handed out is never smaller than asked, always aligned, all its
- * usable bytes are writable without touching a neighbour, and the rounding
- * waste stays within what the allocator's layout promises. */
+ * block or slot handed out is never smaller than asked, always aligned, all
+ * its usable bytes are writable without touching a neighbour, and the
+ * rounding waste stays within what the allocator's layout promises. */
 #include "testlib.h"
 
 /* The most usable bytes a request of n bytes may get, from lmalloc's
- * layout (src/lmalloc.c): a block is a whole number of 16-byte granules
- * holding an 8-byte header, and a split never leaves a piece of one
- * granule, so such a tail stays attached:
- *     block <= round_up(n + 8, 16) + 16,  usable = block - 8.
- * There are no page-sized classes, so this holds at every size: the waste
- * is at most 31 bytes. */
+ * layout (src/lmalloc.c):
+ *   - up to 128 bytes, a slot of the next multiple of 16 (0 takes 16);
+ *   - up to 1 KiB, a slot of the next size class, eight classes per
+ *     doubling: it wastes under 1/8 of itself, so less than n/7;
+ *   - above, a block of whole 16-byte granules holding an 8-byte header,
+ *     where a split never leaves a piece of one granule, so such a tail
+ *     stays attached: block <= round_up(n + 8, 16) + 16, usable = block - 8. */
 #define SMALL_LIMIT 8192u
+#define SLOT_MAX 1024u
 
 static size_t slack_limit(size_t n)
 {
+    if (n <= 128)
+        return 16;
+    if (n <= SLOT_MAX)
+        return n / 7;
     return ((n + 8 + 15) & ~(size_t)15) + 16 - 8 - n;
 }
 
-/* Requests of up to 8 bytes take one granule (16 bytes), not two: a run of
- * them from fresh memory sits 16 bytes apart. Freeing every other one and
- * then the rest (more than the quick bins hold, so they are merged) leaves
- * one-granule free blocks between live ones, which their neighbours must
- * find and merge with. */
+/* Requests of up to 8 bytes take one 16-byte slot: a run of them from a
+ * fresh span sits 16 bytes apart. Freeing every other one and then the
+ * rest puts them back on their span's free list in two passes. */
 #define TINY_COUNT 3000
 
 static void check_tiny_blocks(void)
@@ -38,8 +42,8 @@ static void check_tiny_blocks(void)
     }
     tl_printf("  %d tiny blocks: %zu usable bytes, %zu of them 16 bytes after the one before\n",
               TINY_COUNT, usable_sum, adjacent);
-    CHECK(usable_sum <= TINY_COUNT * 12);
-    CHECK(adjacent >= TINY_COUNT / 2);
+    CHECK(usable_sum == TINY_COUNT * 16);
+    CHECK(adjacent >= TINY_COUNT * 9 / 10);
     for (size_t i = 0; i < TINY_COUNT; i += 2)
         lm_free(tiny[i]);
     CHECK_EQ(lm_check(), 0);
@@ -85,11 +89,13 @@ static void check_size(size_t n, uint64_t id)
     CHECK(lm_usable_size(c) >= n);
     CHECK(lm_usable_size(c) - n <= slack_limit(n));
     CHECK_EQ(tl_find_byte_mismatch(c, n, 0), TL_NO_MISMATCH);
+    /* A 32-aligned slot is of the first class that is a multiple of 32:
+     * at most one 16-byte step more. */
     char *d = lm_aligned_alloc(32, n);
     REQUIRE(d != NULL);
     CHECK(tl_is_aligned(d, 32));
     CHECK(lm_usable_size(d) >= n);
-    CHECK(lm_usable_size(d) - n <= slack_limit(n));
+    CHECK(lm_usable_size(d) - n <= slack_limit(n) + (n <= SLOT_MAX ? 16 : 0));
     lm_free(d);
     lm_free(c);
     CHECK_PATTERN(a, usable_a, id);

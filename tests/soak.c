@@ -20,6 +20,7 @@
 typedef struct block {
     char *ptr;              /* NULL: slot empty */
     size_t size;            /* bytes asked for */
+    size_t alignment;       /* what aligned_alloc was asked for; LM_ALIGNMENT otherwise */
     size_t usable;          /* lm_usable_size at allocation: filled with the pattern */
     uint64_t id;
 } block;
@@ -77,6 +78,7 @@ static void block_adopt(uint32_t slot, char *ptr, size_t size, size_t alignment)
     block *b = &slots[slot];
     b->ptr = ptr;
     b->size = size;
+    b->alignment = min_alignment;
     b->usable = usable;
     b->id = next_id++;
     tl_fill_pattern(ptr, usable, b->id);
@@ -146,7 +148,11 @@ static void op_release_or_resize(tl_rng *rng, uint32_t slot)
     } else if (choice < 55) {
         current_op = "free_sized";
         op_counts[5]++;
-        lm_free_sized(b->ptr, b->size);
+        /* An aligned block is freed with its alignment (C23's free_aligned_sized). */
+        if (b->alignment > LM_ALIGNMENT)
+            lm_free_aligned_sized(b->ptr, b->alignment, b->size);
+        else
+            lm_free_sized(b->ptr, b->size);
         block_forget(slot);
     } else if (choice < 58) {
         current_op = "realloc(p, 0)";

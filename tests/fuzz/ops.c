@@ -37,6 +37,7 @@
 typedef struct fuzz_block {
     char *ptr;
     size_t size;
+    size_t alignment;   /* what aligned_alloc was asked for; LM_ALIGNMENT otherwise */
     size_t usable;
     uint64_t id;
 } fuzz_block;
@@ -152,6 +153,7 @@ static void slot_adopt(unsigned s, char *p, size_t size, size_t alignment)
     }
     slots[s].ptr = p;
     slots[s].size = size;
+    slots[s].alignment = alignment;
     slots[s].usable = usable;
     slots[s].id = next_id++;
     tl_fill_pattern(p, usable, slots[s].id);
@@ -234,7 +236,7 @@ static void run_one(reader *r)
         if (old.ptr != NULL) {
             slot_release(s);
             size_t kept = old.size < size ? old.size : size;
-            fuzz_block prefix = { p, kept, kept, old.id };
+            fuzz_block prefix = { .ptr = p, .size = kept, .usable = kept, .id = old.id };
             block_check(&prefix);
         }
         slot_adopt(s, p, size, 1);
@@ -265,7 +267,12 @@ static void run_one(reader *r)
         unsigned s = read_slot(r);
         if (slots[s].ptr != NULL) {
             block_check(&slots[s]);
-            lm_free_sized(slots[s].ptr, slots[s].size);
+            /* An aligned block is freed with its alignment too (C23's
+             * free_aligned_sized); the length check covers both. */
+            if (slots[s].alignment > LM_ALIGNMENT)
+                lm_free_aligned_sized(slots[s].ptr, slots[s].alignment, slots[s].size);
+            else
+                lm_free_sized(slots[s].ptr, slots[s].size);
             slot_release(s);
         }
         break;
