@@ -61,8 +61,9 @@ const cases = {
       line: `lmalloc: free_sized of ${hex(p)} with wrong length 7 (${size}-byte block)` };
   },
   'corrupted header': (heap) => {
-    const a = heap.malloc(32);
-    const b = heap.malloc(32);
+    // Blocks above 1 KiB carry a header (small slots have none to damage).
+    const a = heap.malloc(2000);
+    const b = heap.malloc(2000);
     assert.ok(b > a, 'consecutive blocks');
     heap.u8(a, b - a).fill(0x5a);   // a user write running from a over b's header
     return { call: () => heap.free(b), kind: MisuseKind.CORRUPTED, ptr: b, size: 0,
