@@ -10,17 +10,19 @@
  * Two layers
  *   The page layer owns all memory from the target. It keeps it as one chain
  *   of blocks (a coalescing heap: TLSF lists, merging on free), which serves
- *   medium and large requests directly, and a page map: one word per 4 KiB
- *   page naming the span that covers the page, or 0.
+ *   medium and large requests directly, and, after the chain's end, a page
+ *   map: one word per 1 KiB page naming the span that starts in the page,
+ *   else the span covering the page's start, else 0. The map moves to the
+ *   new end when memory grows, so it never splits the free space.
  *
  *   A heap serves small requests (up to SMALL_MAX bytes) from spans: blocks
- *   of the page layer whose payload starts on a page boundary and is cut
- *   into equal slots of one size class. Slots carry no header. A heap keeps,
- *   per class, a queue of spans with room; malloc pops the first span's
- *   free list, free pushes onto the slot's own span (found through the page
- *   map in O(1), before anything in the slot is trusted). A span that
- *   empties goes back to the page layer, where its memory merges and serves
- *   any size. All heap state is a struct internal functions take; lm_*
+ *   of the page layer cut into equal slots of one size class. Slots carry no
+ *   header. A heap keeps, per class, a queue of spans with room; malloc pops
+ *   the first span's free list, free pushes onto the slot's own span (found
+ *   through the page map in O(1), before anything in the slot is trusted).
+ *   A span that empties goes back to the page layer, where its memory merges
+ *   and serves any size (the most recently emptied stay a while: see
+ *   span_emptied). All heap state is a struct internal functions take; lm_*
  *   serve the default heap.
  *
  * Blocks of the page layer
@@ -43,10 +45,12 @@
  *   the sentinel bound it). A zero-size FENCE header closes the chain.
  *
  * Spans and slots
- *   A span's descriptor (48 bytes, in a descriptor table of the page layer)
- *   says where slot 0 is, the slot size, how many slots were ever handed
- *   out (`fresh`: the rest are carved on demand), how many are live, and the
- *   head of its free list. A free slot holds two words: the granule index of
+ *   A span is at least a page long, so at most one starts in any page; its
+ *   slot 0 is aligned to the power of two in its slot size (up to 64). Its
+ *   descriptor (48 bytes, in a descriptor table of the page layer) says
+ *   where slot 0 is, the slot size, how many slots were ever put on its free
+ *   list (`fresh`: the rest are added a batch at a time), how many are live,
+ *   and the head of its free list. A free slot holds two words: the index of
  *   the next free slot, and that index xor the page layer's key. malloc pops
  *   a slot only if the pair still agrees (a write after free over it is
  *   reported); free pushes one only if the pointer is a slot start of the
@@ -55,7 +59,7 @@
  *
  * States (of a block)
  *   USED      handed to the caller (a medium or large block).
- *   INTERNAL  the allocator's own: a span, a descriptor table, the page map.
+ *   INTERNAL  the allocator's own: a span or a descriptor table.
  *   FREE      in a size-class list; merged with free neighbours and with top.
  *   FENCE     the end sentinel, or memory that another party grew.
  *
@@ -68,20 +72,23 @@
  *   - Every FREE block is in the list of its size class; a bitmap bit is set
  *     exactly when its list is non-empty.
  *   - Every span's descriptor check holds; its block is INTERNAL and holds
- *     its slots; the map names it for every page its slots touch, and
- *     names nothing else; its free list holds distinct slots below `fresh`
- *     with agreeing pairs; used + listed + lost == fresh <= capacity.
+ *     its slots; the map names it for every page its slots touch but a last
+ *     page another span starts in, and names nothing else; its free list
+ *     holds distinct slots below `fresh` with agreeing pairs; used + listed
+ *     + (capacity - full) == fresh <= capacity.
  *   - A span is queued in its class exactly when `queued` says so; the
- *     first span of each class queue is `current`, and direct[g] is the
- *     current span of g's class.
+ *     first span of each class queue is `current` (never IDLE), and
+ *     direct[g] is the current span of g's class.
+ *   - The map sits right after the sentinel and covers every page up to
+ *     `end`.
  *   - `extent` is the number of granules from `first` to the sentinel, and
  *     `origin` is one granule before `first`.
  *   - A header that falls off the chain (merged into a neighbour) never says
  *     USED, so freeing it again is reported, never obeyed.
  *
- * Growth: when neither a list nor the top can serve a block, the heap grows
- * by at least 1/32 of its size (1/8 past 64 MiB), so a heap of N bytes grows
- * O(log N) times.
+ * Growth: when neither a list nor the top can serve a block, the heap's
+ * empty spans go back, and then it grows by at least 1/32 of its size (1/8
+ * past 1 GiB), so a heap of N bytes grows O(log N) times.
  *
  * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
  * free/realloc/free_sized/usable_size validate their pointer (a slot: its
@@ -125,22 +132,27 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define GRANULE_SHIFT  4
 #define HEADER         8u     /* two u32 words on both widths */
 #define MIN_SPLIT      2u     /* splits leave no piece smaller: only a freed 1-granule block is one */
-#define PAGE_SHIFT     12     /* the page map's unit: 4 KiB */
+#define PAGE_SHIFT     10     /* the page map's unit: 1 KiB */
 #define PAGE_SIZE      (1u << PAGE_SHIFT)
-#define SMALL_GRANULES 64u    /* requests up to 1 KiB come from spans */
-#define SMALL_MAX      (SMALL_GRANULES * GRANULE)
-#define SMALL_CLASSES  32u    /* 16..128 bytes by 16, then eight classes per doubling */
+#define SMALL_MAX      LM_SMALL_MAX   /* requests up to 4 KiB come from spans */
+#define SMALL_GRANULES (SMALL_MAX / GRANULE)
+#define SMALL_CLASSES  48u    /* 16..128 bytes by 16, then eight classes per doubling */
+#define SPAN_MIN_SLOTS 1u     /* a span holds at least this many slots ... */
+#define SPAN_MAX_BYTES (64u << 10)  /* ... and at most about this many bytes of them */
+#define EXTEND_BYTES   4096u  /* never-used slots go on the free list this many bytes at a time */
+#define IDLE_RING      32u    /* ... and at most this many, the oldest going first */
+#define IDLE_MIN_BYTES (64u << 10)  /* empty spans kept: this much, or an eighth of all spans */
+#define SLOT_ALIGN_MAX 64u    /* slot 0 is aligned to its size's power-of-two part, up to this */
 #define TABLE_SPANS    32u    /* descriptors per descriptor table (the first links the tables) */
-#define MAP_MIN_PAGES  1024u  /* the first page map covers 4 MiB */
 #define SL_SHIFT       4      /* 16 second-level lists per power of two */
 #define SL_COUNT       (1u << SL_SHIFT)
 #define FL_COUNT       29u    /* first levels for granule counts below 2^32 */
 #define LIST_COUNT     (FL_COUNT * SL_COUNT)
 #define LIST_LOOKS     4u     /* blocks of its own list a request looks at before a larger list */
-#define MIN_GROWTH     (4u * LM_TARGET_PAGE_SIZE)
+#define MIN_GROWTH     LM_TARGET_PAGE_SIZE
 #define GROWTH_SHIFT   3      /* grow by at least footprint / 8 ... */
 #define FINE_SHIFT     5      /* ... or / 32 below FINE_GROWTH_MAX */
-#define FINE_GROWTH_MAX ((uptr)64 << 20)  /* past this a classic buffer's grow costs milliseconds */
+#define FINE_GROWTH_MAX ((uptr)1 << 30)   /* past this a classic buffer's grow costs milliseconds */
 
 _Static_assert(GRANULE == LM_ALIGNMENT, "blocks and slots are aligned to one granule");
 _Static_assert(GRANULE == 1u << GRANULE_SHIFT, "granule shift");
@@ -242,16 +254,29 @@ static inline uint32_t class_granules(unsigned c) {
 
 static inline uint32_t class_bytes(unsigned c) { return class_granules(c) << GRANULE_SHIFT; }
 
-/* Slots are requests rounded up to their class; the slot area fills whole
- * pages but one granule, so a span's block (header and tail included) ends
- * exactly where the next page-aligned span may begin. Larger slots take
- * more pages, so every span holds at least 15 slots. */
-static inline uint32_t class_span_bytes(unsigned c) {
-    uint32_t bytes = class_bytes(c);
-    return bytes <= 256 ? PAGE_SIZE : bytes <= 512 ? 2 * PAGE_SIZE : 4 * PAGE_SIZE;
+/* Slots of a new span of class c when the class's spans already hold
+ * `bytes`: an eighth of that, so a small heap pays little per class, a big
+ * class has few spans, and the slots a new span has not handed out yet
+ * stay a small part of its class; at least SPAN_MIN_SLOTS and a page's
+ * worth (so at most one span starts in any page, see span_holding). */
+static inline uint32_t span_capacity(unsigned c, uptr bytes) {
+    uint32_t size = class_bytes(c);
+    uptr want = bytes >> 3;
+    if (want > SPAN_MAX_BYTES) want = SPAN_MAX_BYTES;
+    if (want < PAGE_SIZE) want = PAGE_SIZE;
+    uint32_t capacity = (uint32_t)((want + size - 1) / size);
+    return capacity > SPAN_MIN_SLOTS ? capacity : SPAN_MIN_SLOTS;
 }
 
-_Static_assert(SMALL_CLASSES == 32 && SMALL_GRANULES == 64, "class_granules(31) == SMALL_GRANULES");
+/* Slot 0 of a class's spans is aligned to the power of two in its size
+ * (up to SLOT_ALIGN_MAX), so every slot is: aligned_alloc picks a class
+ * that is a multiple of its alignment. */
+static inline uint32_t class_alignment(unsigned c) {
+    uint32_t power = class_bytes(c) & -class_bytes(c);
+    return power < SLOT_ALIGN_MAX ? power : SLOT_ALIGN_MAX;
+}
+
+_Static_assert(SMALL_CLASSES == 48 && SMALL_GRANULES == 256, "class_granules(47) == SMALL_GRANULES");
 
 /* ===== State ============================================================== */
 
@@ -265,7 +290,7 @@ typedef struct span {
     uint32_t inverse;    /* the slot size's odd part, inverted mod 2^32 (see slot_number) */
     uint8_t shift;       /* the slot size's trailing zero bits */
     uint8_t sizeclass;
-    uint8_t queued;      /* in its class's queue */
+    uint8_t queued;      /* QUEUED or IDLE in its class's queue, or 0 (full) */
     uint8_t kind;        /* SPAN_SMALL, or SPAN_SPARE / SPAN_TABLE in a descriptor table */
     uint32_t next, prev; /* its class queue, or the spare list: descriptor refs, 0 = none */
     uint32_t block;      /* block index of the span's own block */
@@ -273,6 +298,7 @@ typedef struct span {
     uint32_t check;      /* keyed hash of the fields fixed at creation */
 } span;
 enum { SPAN_SPARE = 0, SPAN_SMALL = 1, SPAN_TABLE = 2 };
+enum { QUEUED = 1, IDLE = 2 };   /* IDLE: empty, queued, not first, counted in idle_bytes */
 _Static_assert(sizeof(span) % GRANULE == 0, "descriptors are referenced by granule index");
 
 /* The page layer: all memory from the target, as a chain of blocks, and
@@ -287,8 +313,9 @@ typedef struct pages {
     uptr start;          /* first byte taken from the target */
     uptr untouched;      /* bytes at and above this were never written (zero if grown zeroed) */
     uptr base;           /* address of map page 0: origin rounded down to a page */
-    word *map;           /* by page: ref of the span covering it, 0 if none */
-    uptr map_pages;      /* entries in map */
+    word *map;           /* by page: ref of the span covering it, 0 if none; after the sentinel */
+    uptr map_pages;      /* entries in map: every page up to `end` */
+    uptr end;            /* end of the map, and of the memory the heap uses */
     uint32_t lists[LIST_COUNT];           /* free list heads by size class */
     uint32_t sl_bitmap[FL_COUNT];
     uint32_t fl_bitmap;
@@ -305,6 +332,11 @@ typedef struct heap {
     span *direct[SMALL_GRANULES + 1];   /* by request granules: current[] of their class */
     span *current[SMALL_CLASSES];       /* first span of each class's queue, or &empty_span */
     uint32_t last[SMALL_CLASSES];       /* ref of the last span of each queue, 0 if empty */
+    uptr class_bytes[SMALL_CLASSES];    /* slot bytes in the spans of each class, queued or full */
+    uptr span_bytes;                    /* the sum of class_bytes */
+    uptr idle_bytes;                    /* slot bytes in IDLE spans */
+    uint32_t idle_ring[IDLE_RING];      /* refs of spans made IDLE, oldest first from idle_head */
+    uint32_t idle_head, idle_count;
     pages *pages;                       /* where its spans come from and go back to */
 } heap;
 
@@ -314,13 +346,14 @@ static span empty_span;
 
 #define EMPTY4  &empty_span, &empty_span, &empty_span, &empty_span
 #define EMPTY16 EMPTY4, EMPTY4, EMPTY4, EMPTY4
+#define EMPTY64 EMPTY16, EMPTY16, EMPTY16, EMPTY16
 static pages page_layer;
 static heap default_heap = {
-    .direct = { EMPTY16, EMPTY16, EMPTY16, EMPTY16, &empty_span },
-    .current = { EMPTY16, EMPTY16 },
+    .direct = { EMPTY64, EMPTY64, EMPTY64, EMPTY64, &empty_span },
+    .current = { EMPTY16, EMPTY16, EMPTY16 },
     .pages = &page_layer,
 };
-_Static_assert(SMALL_GRANULES + 1 == 65 && SMALL_CLASSES == 32, "the initialisers above count entries");
+_Static_assert(SMALL_GRANULES + 1 == 257 && SMALL_CLASSES == 48, "the initialisers above count entries");
 
 static inline uptr block_at(pages *pg, uint32_t index) { return pg->origin + block_bytes(index); }
 /* The inverse of block_at, counted from first (origin is first - GRANULE). */
@@ -339,7 +372,8 @@ static inline uint32_t payload_index(pages *pg, uptr p) {
 static inline span *span_at(pages *pg, uint32_t ref) { return (span *)payload_at(pg, ref); }
 static inline uint32_t span_ref(pages *pg, span *s) { return payload_index(pg, (uptr)s); }
 static inline uptr page_of(pages *pg, uptr p) { return (p - pg->base) >> PAGE_SHIFT; }
-static inline uptr span_slot0(pages *pg, span *s) { return block_at(pg, s->block) + HEADER; }
+static inline uptr span_slot0_in(uptr b, unsigned c);
+static inline uptr span_slot0(pages *pg, const span *s) { return span_slot0_in(block_at(pg, s->block), s->sizeclass); }
 
 /* ===== Block lists (TLSF two-level index) ================================= */
 
@@ -398,42 +432,55 @@ static NOINLINE void top_set(pages *pg, uptr t) {
     if (pg->untouched < t) pg->untouched = t;
 }
 
-/* Adopts [old_end, old_end + bytes), just obtained from the target. */
+/* Adopts [old_end, old_end + bytes), just obtained from the target. The
+ * page map lives after the sentinel, at the very end, so it never splits
+ * the free space: it moves to the new end (and covers the new pages), and
+ * where it was becomes part of top. */
 static COLD void heap_adopt(pages *pg, uptr old_end, uptr bytes) {
-    uptr new_sentinel = old_end + bytes - HEADER;
-    if (old_end == pg->sentinel + HEADER) {
-        /* Contiguous: the old sentinel becomes part of the top block. */
-        if (LM_GROWN_MEMORY_ZEROED) __builtin_memset(block_words(pg->sentinel), 0, HEADER);
+    uptr new_end = (old_end + bytes) & ~(uptr)(GRANULE - 1);
+    uptr pages = page_of(pg, new_end - 1) + 1;
+    word *map = (word *)(new_end - ((pages * sizeof(word) + GRANULE - 1) & ~(uptr)(GRANULE - 1)));
+    uptr old_sentinel = pg->sentinel, new_sentinel = (uptr)map - HEADER;
+    if (pg->map_pages) __builtin_memmove(map, pg->map, pg->map_pages * sizeof(word));
+    __builtin_memset(map + pg->map_pages, 0, (pages - pg->map_pages) * sizeof(word));
+    if (old_end == pg->end) {
+        /* Contiguous: the old sentinel and map become part of the top
+         * block; they were written, so only the new memory reads as zero. */
+        if (pg->untouched < old_end) pg->untouched = old_end;
         pg->sentinel = new_sentinel;
     } else {
-        /* Someone else grew memory in between: fence off their part, list
-         * our old top, and start a new top. */
-        block_write(pg->sentinel, (uint32_t)((old_end - HEADER - pg->sentinel) >> GRANULE_SHIFT),
-                    STATE_FENCE);
+        /* Someone else grew memory in between: fence off the old map and
+         * their part, list our old top, and start a new top whose first
+         * header lies past their last byte. */
+        block_write(old_sentinel, (uint32_t)((old_end + HEADER - old_sentinel) >> GRANULE_SHIFT), STATE_FENCE);
         if (top_granules(pg)) free_list_insert(pg, pg->top, top_granules(pg));
         pg->sentinel = new_sentinel;
-        top_set(pg, old_end - HEADER);   /* all below the new top counts as written */
+        top_set(pg, old_end + HEADER);   /* all below the new top counts as written */
     }
     block_write(pg->sentinel, 0, STATE_FENCE);
+    pg->map = map;
+    pg->map_pages = pages;
+    pg->end = new_end;
     pg->extent = (pg->sentinel - pg->first) >> GRANULE_SHIFT;
-    uptr footprint = pg->sentinel + HEADER - pg->start;
-    if (pg->peak_footprint < footprint) pg->peak_footprint = footprint;
+    if (pg->peak_footprint < new_end - pg->start) pg->peak_footprint = new_end - pg->start;
 }
 
 /* Asks the target for at least `bytes` more, preferring a geometric step:
- * a fine one (1/32) while memory is small, where a grow costs about a
- * microsecond on every engine, so the unused end stays small; a coarse one
- * (1/8) past 64 MiB, where an engine without resizable buffers pays up to
- * milliseconds per grow (see README, Growth). */
+ * a fine one (1/32) while memory is below 1 GiB, so the unused end stays a
+ * small part of the footprint (an engine without resizable buffers pays up
+ * to ~50 us per grow there); a coarse one (1/8) past it, where such an
+ * engine pays milliseconds per grow (see README, Growth). */
 static COLD int heap_grow(pages *pg, uptr bytes) {
-    uptr footprint = pg->sentinel + HEADER - pg->start;
+    uptr footprint = pg->end - pg->start;
     uptr step = footprint >> GROWTH_SHIFT;
     if (footprint < FINE_GROWTH_MAX) step >>= FINE_SHIFT - GROWTH_SHIFT;
     if (step < MIN_GROWTH) step = MIN_GROWTH;
+    /* The map takes a word per page of the new memory too. */
+    bytes += (bytes >> (PAGE_SHIFT - 2)) + 2 * GRANULE;
     if (step < bytes) step = bytes;
     for (int attempt = 0; attempt < 2; attempt++) {
         uptr rounded = (step + LM_TARGET_PAGE_SIZE - 1) & ~(uptr)(LM_TARGET_PAGE_SIZE - 1);
-        uptr end = pg->sentinel + HEADER;
+        uptr end = pg->end;
         /* Granule indices are u32: the heap may not span more than 2^32 granules. */
         if (rounded >= step && end + rounded > end &&
             (uint64_t)(end + rounded - pg->origin) >> GRANULE_SHIFT <= 0xFFFFFFFFu) {
@@ -455,7 +502,7 @@ static COLD int heap_init(pages *pg) {
     uintptr_t start, end;
     lm_target_region(&start, &end);
     uptr fresh = end;    /* only memory grown from here on is known to be zero */
-    if (end - start < 4 * GRANULE) {
+    if (end - start < PAGE_SIZE) {
         /* Too little to start with (those few bytes stay unused): start in
          * a first step from the target. */
         if ((start = lm_target_grow(MIN_GROWTH)) == LM_TARGET_GROW_FAILED) return 0;
@@ -467,6 +514,7 @@ static COLD int heap_init(pages *pg) {
      * region as if it had just grown. */
     pg->start = start;
     pg->first = pg->sentinel = pg->top = ((start + GRANULE - 1) & ~(uptr)(GRANULE - 1)) + HEADER;
+    pg->end = pg->first + HEADER;
     pg->origin = pg->first - GRANULE;
     pg->payloads = pg->origin + HEADER;
     pg->base = pg->origin & ~(uptr)(PAGE_SIZE - 1);
@@ -474,7 +522,7 @@ static COLD int heap_init(pages *pg) {
     /* Any nonzero key keeps freed slots apart from live ones; the address
      * mixed in makes it differ between builds and embeddings. */
     pg->key = ((uint32_t)pg->origin * 0x9E3779B1u ^ 0x5BD1E995u) | 1;
-    heap_adopt(pg, pg->first + HEADER, (end & ~(uptr)(GRANULE - 1)) - pg->first - HEADER);
+    heap_adopt(pg, pg->end, end - pg->end);
     return 1;
 }
 
@@ -515,27 +563,37 @@ static void block_shrink(pages *pg, uptr b, uint32_t g) {
     block_release(pg, tail);
 }
 
-/* A block of at least g granules from the free lists, marked USED, or 0.
- * One of the first blocks of g's own list may be big enough (below 16
- * granules every block there is); every block of a larger list is. */
-static NOINLINE uptr free_lists_take(pages *pg, uint32_t g) {
-    unsigned c = list_of(g);
-    uptr b = 0;
+/* The smallest block of at least g granules among the first LIST_LOOKS of
+ * list c, or 0. */
+static uptr list_best(pages *pg, unsigned c, uint32_t g) {
+    uptr best = 0;
     NO_UNROLL
     for (uint32_t index = pg->lists[c], looks = LIST_LOOKS; index && looks--;
-         index = block_links(b)[0]) {
-        b = block_at(pg, index);
-        if (block_granules(b) >= g) goto found;
+         index = block_links(block_at(pg, index))[0]) {
+        uptr b = block_at(pg, index);
+        if (block_granules(b) >= g && (!best || block_granules(b) < block_granules(best))) best = b;
     }
-    c = list_find(pg, c + 1);
-    if (c == LIST_COUNT) return 0;
-    b = block_at(pg, pg->lists[c]);
-found:
+    return best;
+}
+
+/* A block of at least `least` granules from the free lists, marked USED
+ * and cut down to `most` if it is larger, or 0: the best fit among the
+ * first blocks of the list `least` falls in (below 16 granules every block
+ * there fits), else of the next list that has any (where every block
+ * fits), so large free blocks stay whole for large requests. */
+static NOINLINE uptr free_lists_take(pages *pg, uint32_t least, uint32_t most) {
+    unsigned c = list_of(least);
+    uptr b = list_best(pg, c, least);
+    if (!b) {
+        c = list_find(pg, c + 1);
+        if (c == LIST_COUNT) return 0;
+        b = list_best(pg, c, least);
+    }
     free_list_remove(pg, b);
     /* Neighbours of a free block are never free: b's header clears
      * prev_free, and the rest keeps the next block's prev_free set. */
-    uint32_t have = block_granules(b);
-    if (have - g < MIN_SPLIT) g = have;
+    uint32_t have = block_granules(b), g = most;
+    if (have < g + MIN_SPLIT) g = have;
     block_write(b, g, STATE_USED);
     uptr rest = b + block_bytes(g);
     if (g == have) block_set_prev(rest, 0);
@@ -545,20 +603,25 @@ found:
 
 static int spans_release_idle(heap *h);
 
+/* Carves g granules from the start of top, which holds them. */
+static uptr top_take(pages *pg, uint32_t g) {
+    uptr b = pg->top;
+    top_set(pg, b + block_bytes(g));
+    block_write(b, g, STATE_USED);
+    return b;
+}
+
 /* A USED block of at least g granules: from the lists, else from top,
  * growing the heap if need be; 0 if memory runs out. Before it grows, the
  * heap's idle spans go back: they pin holes a large request may need. */
 static NOINLINE uptr block_take(heap *h, uint32_t g) {
     pages *pg = h->pages;
-    uptr b = pg->fl_bitmap ? free_lists_take(pg, g) : 0;
+    uptr b = pg->fl_bitmap ? free_lists_take(pg, g, g) : 0;
     if (b) return b;
     if (top_granules(pg) < g && spans_release_idle(h)) return block_take(h, g);
     while (top_granules(pg) < g)
         if (!heap_grow(pg, block_bytes(g - top_granules(pg)))) return 0;
-    b = pg->top;
-    top_set(pg, b + block_bytes(g));
-    block_write(b, g, STATE_USED);
-    return b;
+    return top_take(pg, g);
 }
 
 /* Where a block b of `have` granules would put a payload aligned to
@@ -593,8 +656,8 @@ static COLD uptr free_lists_take_aligned(pages *pg, uint32_t want, uptr alignmen
 
 /* A USED block whose payload is aligned to `alignment` (a power of two
  * above GRANULE) and holds `size` bytes, or 0: a free block that fits as
- * it is, else a block over-allocated by the alignment. A leading part
- * (at least a granule, so it can stand alone) and the tail go back. */
+ * it is, else a block over-allocated by the alignment. A leading part (at
+ * least a granule, so it can stand alone) and the tail go back. */
 static NOINLINE uptr block_take_aligned(heap *h, uptr alignment, uptr size) {
     pages *pg = h->pages;
     uint32_t want = request_granules(size);
@@ -621,26 +684,6 @@ static uptr block_take_internal(heap *h, uptr bytes) {
 }
 
 /* ===== Page layer: the page map and span descriptors ====================== */
-
-/* Makes the map cover pages [0, page] and an eighth more, so a heap that
- * grows steadily copies its map O(log n) times. */
-static COLD int map_reserve(heap *h, uptr page) {
-    pages *pg = h->pages;
-    if (page < pg->map_pages) return 1;
-    uptr count = page + 1 + (page + 1) / 8;
-    if (count < MAP_MIN_PAGES) count = MAP_MIN_PAGES;
-    uptr b = block_take_internal(h, count * sizeof(word));
-    if (!b) return 0;
-    word *map = (word *)(b + HEADER);
-    __builtin_memset(map, 0, count * sizeof(word));
-    if (pg->map) {
-        __builtin_memcpy(map, pg->map, pg->map_pages * sizeof(word));
-        block_release(pg, (uptr)pg->map - HEADER);
-    }
-    pg->map = map;
-    pg->map_pages = count;
-    return 1;
-}
 
 /* A spare descriptor, from a new descriptor table if none is left. */
 static NOINLINE span *descriptor_take(heap *h) {
@@ -676,15 +719,31 @@ static uint32_t span_check(pages *pg, const span *s) {
     return (h ^ h >> 15) * 0xC2B2AE3Du ^ pg->key;
 }
 
-static inline int span_valid(pages *pg, const span *s) {
+static int span_valid(pages *pg, const span *s) {
     return s->kind == SPAN_SMALL && s->check == span_check(pg, s);
 }
 
-/* The span covering p's page, or 0 when p is in no span's pages. */
-static inline span *span_of(pages *pg, uptr p) {
-    uptr page = page_of(pg, p);
+/* The map names, for each page, the span that starts in it, else the span
+ * that covers its start, else 0. Spans are at least a page long, so one
+ * starts in a page at most, and a span that ends in a page where another
+ * starts is named by the page before. */
+static inline span *span_of_page(pages *pg, uptr page) {
     uint32_t ref = page < pg->map_pages ? pg->map[page] : 0;
     return ref ? span_at(pg, ref) : 0;
+}
+
+static inline uptr span_end(pages *pg, const span *s);
+
+static int span_valid(pages *pg, const span *s);
+
+/* The span whose slot area holds p, or 0: a block, or nothing. A map
+ * entry that leads to a damaged descriptor is not followed. */
+static COLD span *span_holding(pages *pg, uptr p) {
+    uptr page = page_of(pg, p);
+    span *s = span_of_page(pg, page);
+    if (s && span_valid(pg, s) && p < span_slot0(pg, s)) s = page ? span_of_page(pg, page - 1) : 0;
+    if (!s || !span_valid(pg, s)) return 0;
+    return p >= span_slot0(pg, s) && p < span_end(pg, s) ? s : 0;
 }
 
 /* The slot number of `offset` bytes past slot 0, or a number >= capacity
@@ -700,7 +759,18 @@ static inline uint32_t slot_index(pages *pg, uptr p) { return payload_index(pg, 
 /* ===== Heap: spans of small slots ========================================= */
 
 /* Makes `s` the first span of class c: what malloc pops from. */
+static inline uptr span_bytes_of(const span *s) { return (uptr)s->capacity * class_bytes(s->sizeclass); }
+
+/* An IDLE span that is about to serve again (or leave) is idle no more. */
+static void span_unidle(heap *h, span *s) {
+    if (s->queued == IDLE) {
+        s->queued = QUEUED;
+        h->idle_bytes -= span_bytes_of(s);
+    }
+}
+
 static void queue_first_set(heap *h, unsigned c, span *s) {
+    if (s != &empty_span) span_unidle(h, s);
     h->current[c] = s;
     for (uint32_t g = c ? class_granules(c - 1) + 1 : 0; g <= class_granules(c); g++)
         h->direct[g] = s;
@@ -713,7 +783,7 @@ static void queue_insert(heap *h, span *s, int first) {
     unsigned c = s->sizeclass;
     uint32_t ref = span_ref(pg, s);
     span *head = h->current[c];
-    s->queued = 1;
+    s->queued = QUEUED;
     s->next = s->prev = 0;
     if (head == &empty_span) {
         h->last[c] = ref;
@@ -732,6 +802,7 @@ static void queue_insert(heap *h, span *s, int first) {
 static void queue_remove(heap *h, span *s) {
     pages *pg = h->pages;
     unsigned c = s->sizeclass;
+    span_unidle(h, s);
     if (s->next) span_at(pg, s->next)->prev = s->prev;
     else h->last[c] = s->prev;
     if (s->prev) span_at(pg, s->prev)->next = s->next;
@@ -739,46 +810,75 @@ static void queue_remove(heap *h, span *s) {
     s->queued = 0;
 }
 
-/* A new, empty span of class c, or 0 if memory runs out. */
+static inline uptr span_end(pages *pg, const span *s) {
+    return span_slot0(pg, s) + (uptr)s->capacity * class_bytes(s->sizeclass);
+}
+
+/* Where slot 0 of a class-c span in block b goes: aligned (see
+ * class_alignment) inside the block, so spans need no aligned placement. */
+static inline uptr span_slot0_in(uptr b, unsigned c) {
+    return (b + HEADER + class_alignment(c) - 1) & ~(uptr)(class_alignment(c) - 1);
+}
+
+/* A new, empty span of class c, or 0 if memory runs out. It takes the
+ * smallest free block that holds a page of slots, and all of it up to the
+ * size span_capacity asks (a span fits any hole: the holes small requests
+ * can no longer fill, as slots, are where spans go), else top. */
 static COLD span *span_create(heap *h, unsigned c) {
     pages *pg = h->pages;
     if (!pages_ready(pg)) return 0;
-    uint32_t size = class_bytes(c), capacity = (class_span_bytes(c) - GRANULE) / size;
-    uptr area = (uptr)capacity * size;
+    uint32_t size = class_bytes(c), target = span_capacity(c, h->class_bytes[c]);
+    uint32_t least = (PAGE_SIZE + size - 1) / size;
+    uptr lead = class_alignment(c) - GRANULE;    /* at most, to align slot 0 */
+    uint32_t g_least = request_granules((uptr)least * size + lead);
+    uint32_t g_target = request_granules((uptr)target * size + lead);
     span *s = descriptor_take(h);
     if (!s) return 0;
-    uptr b = block_take_aligned(h, PAGE_SIZE, area);
-    uptr first = page_of(pg, b + HEADER), last = page_of(pg, b + HEADER + area - 1);
-    if (!b || !map_reserve(h, last)) {
-        if (b) block_release(pg, b);
+    uptr b = pg->fl_bitmap ? free_lists_take(pg, g_least, g_target) : 0;
+    if (!b) b = block_take(h, g_target);
+    if (!b) {
         descriptor_give_back(pg, s);
         return 0;
     }
     block_set_state(b, STATE_INTERNAL);
+    uptr slot0 = span_slot0_in(b, c);
+    uint32_t capacity = (uint32_t)((block_next(b) - slot0) / size);
+    if (capacity > target) capacity = target;
     uint32_t odd = size >> lsb32(size), inverse = odd;
     for (int i = 0; i < 4; i++) inverse *= 2 - odd * inverse;   /* Newton: 5 -> 80 good bits */
-    *s = (span){ .capacity = capacity, .full = capacity, .slot0 = (uint32_t)(b + HEADER), .inverse = inverse,
+    *s = (span){ .capacity = capacity, .full = capacity, .slot0 = (uint32_t)slot0, .inverse = inverse,
                  .shift = (uint8_t)lsb32(size), .sizeclass = (uint8_t)c, .kind = SPAN_SMALL,
                  .block = block_index(pg, b) };
     s->check = span_check(pg, s);
+    /* Its last page may be where another span starts: that one keeps it. */
+    uptr first = page_of(pg, slot0), last = page_of(pg, span_end(pg, s) - 1);
+    span *after = span_of_page(pg, last);
+    if (last > first && after && page_of(pg, span_slot0(pg, after)) == last) last--;
     for (uptr page = first; page <= last; page++) pg->map[page] = span_ref(pg, s);
+    h->class_bytes[c] += (uptr)capacity * size;
+    h->span_bytes += (uptr)capacity * size;
     return s;
 }
 
-/* Gives an empty span's memory back to the page layer. */
+/* Gives an empty span's memory back to the page layer. Its first page
+ * goes back to the span before, if that one reaches into it. */
 static COLD void span_destroy(heap *h, span *s) {
     pages *pg = h->pages;
-    uptr slot0 = span_slot0(pg, s);
-    uptr last = page_of(pg, slot0 + (uptr)s->capacity * class_bytes(s->sizeclass) - 1);
-    for (uptr page = page_of(pg, slot0); page <= last; page++) pg->map[page] = 0;
-    block_release(pg, slot0 - HEADER);
+    uptr slot0 = span_slot0(pg, s), first = page_of(pg, slot0), last = page_of(pg, span_end(pg, s) - 1);
+    uint32_t ref = span_ref(pg, s);
+    for (uptr page = first; page <= last; page++)
+        if (pg->map[page] == ref) pg->map[page] = 0;
+    span *before = first ? span_of_page(pg, first - 1) : 0;
+    if (before && span_end(pg, before) > pg->base + (first << PAGE_SHIFT))
+        pg->map[first] = span_ref(pg, before);
+    block_release(pg, block_at(pg, s->block));
+    h->class_bytes[s->sizeclass] -= span_bytes_of(s);
+    h->span_bytes -= span_bytes_of(s);
     descriptor_give_back(pg, s);
 }
 
-/* Gives every empty span back to the page layer; returns how many. Empty
- * spans stay queued until the heap would otherwise grow: a class that
- * empties and fills again (a structure torn down and rebuilt) reuses them
- * at no cost, and a double free into one is still named. */
+/* Gives every empty span back to the page layer; returns how many. The
+ * heap's idle spans are released this way before it grows. */
 static COLD int spans_release_idle(heap *h) {
     pages *pg = h->pages;
     int released = 0;
@@ -798,8 +898,46 @@ static COLD int spans_release_idle(heap *h) {
 }
 
 /* A full span got a free slot: it takes its place at the end of its queue. */
-static NOINLINE void span_unfull(heap *h, span *s) {
+static void span_unfull(heap *h, span *s) {
     if (!s->queued) queue_insert(h, s, 0);
+}
+
+/* A free left s empty. The first span of its class stays as it is (which
+ * spares a span's cost when a class goes 0, 1, 0, 1 live); others stay
+ * queued as IDLE, the most recently emptied ones while they hold under an
+ * eighth of all the heap's spans (a structure torn down and rebuilt reuses
+ * them at no cost, and a double free into one is still named), and the
+ * older ones go back to the page layer, so a burst of frees returns
+ * memory to all sizes. A ring remembers the order; an entry whose span
+ * served again (or was given back) since is skipped. */
+static void span_emptied(heap *h, span *s) {
+    pages *pg = h->pages;
+    if (!s->queued) queue_insert(h, s, 0);
+    if (h->current[s->sizeclass] == s) return;
+    s->queued = IDLE;
+    h->idle_bytes += span_bytes_of(s);
+    uptr limit = h->span_bytes >> 3 > IDLE_MIN_BYTES ? h->span_bytes >> 3 : IDLE_MIN_BYTES;
+    while (h->idle_count && (h->idle_bytes > limit || h->idle_count == IDLE_RING)) {
+        span *old = span_at(pg, h->idle_ring[h->idle_head]);
+        h->idle_head = (h->idle_head + 1) % IDLE_RING;
+        h->idle_count--;
+        if (old != s && old->kind == SPAN_SMALL && old->queued == IDLE) {
+            queue_remove(h, old);
+            span_destroy(h, old);
+        }
+    }
+    if (h->idle_bytes > limit) {      /* none older to give back: this one goes */
+        queue_remove(h, s);
+        span_destroy(h, s);
+        return;
+    }
+    h->idle_ring[(h->idle_head + h->idle_count++) % IDLE_RING] = span_ref(pg, s);
+}
+
+/* A slot just freed left s empty, or gave a full span room again. */
+static NOINLINE void span_after_free(heap *h, span *s) {
+    if (s->used) span_unfull(h, s);
+    else span_emptied(h, s);
 }
 
 /* ===== Misuse reports (declarations) ====================================== */
@@ -840,6 +978,25 @@ static COLD void *slot_damaged(heap *h, span *s, uptr size) {
     return malloc_slow(h, size);
 }
 
+/* Puts the next never-used slots of s, up to EXTEND_BYTES of them, on its
+ * (empty) free list in address order, so the fast path hands them out:
+ * one slow call for a batch, not one per slot (mimalloc's page extend). */
+static NOINLINE void span_extend(pages *pg, span *s) {
+    uint32_t size = class_bytes(s->sizeclass), count = s->capacity - s->fresh;
+    if (count > EXTEND_BYTES / size) count = EXTEND_BYTES / size ? EXTEND_BYTES / size : 1;
+    uptr slot = span_slot0(pg, s) + (uptr)(s->fresh + count) * size;
+    uint32_t next = 0;
+    NO_UNROLL
+    while (count--) {
+        slot -= size;
+        ((word *)slot)[0] = next;
+        ((word *)slot)[1] = next ^ pg->key;
+        next = slot_index(pg, slot);
+        s->fresh++;
+    }
+    s->free = next;
+}
+
 /* A small request the first span of its class could not serve from its
  * free list: its never-used slots, then the next span with room, then a
  * new span. Full spans leave the queue; a free gives them a place again. */
@@ -867,9 +1024,17 @@ static NOINLINE void *small_slow(heap *h, uptr size) {
             void *p = slot_pop(pg, s);
             return p ? p : slot_damaged(h, s, size);
         }
+        /* Freed slots of the next span before never-used ones of this one:
+         * they are memory already in use. This one waits at the end. */
+        if (s->next && span_at(pg, s->next)->free) {
+            queue_remove(h, s);
+            if (s->fresh < s->capacity) queue_insert(h, s, 0);
+            s = h->current[c];
+            continue;
+        }
         if (s->fresh < s->capacity) {
-            s->used++;
-            return (void *)(span_slot0(pg, s) + (uptr)s->fresh++ * class_bytes(c));
+            span_extend(pg, s);
+            continue;
         }
         queue_remove(h, s);
         s = h->current[c];
@@ -902,7 +1067,7 @@ static inline void slot_push(heap *h, span *s, uptr p) {
     if (LM_MISUSE_CHECKS) slot[1] = next ^ pg->key;
     s->free = slot_index(pg, p);
     s->used = used - 1;
-    if (UNLIKELY(used == s->full)) span_unfull(h, s);
+    if (UNLIKELY(used - 2 >= s->full - 2)) span_after_free(h, s);   /* used was 1 or full */
 }
 
 /* Is slot p of s (a slot start below fresh) on the span's free list? */
@@ -916,18 +1081,11 @@ static COLD int slot_listed(pages *pg, span *s, uptr p) {
     return 0;
 }
 
-/* Classifies p, a pointer into the pages of span s, for `op`: 1 if it is a
- * live slot, 0 if it was reported (refuse the call), -1 if it lies past
- * the slot area, in a block that shares the span's last page. */
+/* Classifies p, a pointer into the slot area of span s (valid), for `op`:
+ * 1 if it is a live slot, 0 if it was reported (refuse the call). */
 static COLD int slot_classify(heap *h, span *s, uptr p, enum op op) {
     pages *pg = h->pages;
-    uptr slot0 = (uptr)s->slot0, size = class_bytes(s->sizeclass);
-    if (!span_valid(pg, s)) {
-        misuse(pg, R_CORRUPTED_SPAN, op, p, (uptr)s, 0, 0);
-        return 0;
-    }
-    uint32_t offset = (uint32_t)p - (uint32_t)slot0;
-    if (offset >= s->capacity * size) return -1;
+    uptr size = class_bytes(s->sizeclass), offset = p - span_slot0(pg, s);
     uptr slot = p - offset % size;
     if (p % GRANULE) misuse(pg, R_MISALIGNED, op, p, 0, 0, 0);
     else if (slot != p) misuse(pg, R_INSIDE, op, p, slot, size, 0);
@@ -1019,12 +1177,22 @@ static NOINLINE void block_free(pages *pg, uptr p, enum op op) {
     block_release(pg, b);
 }
 
-/* free, but the slot failed the fast test: misuse, a pointer past the slot
- * area, or a live slot whose bytes happen to look like a freed one's. */
-static COLD void slot_free_slow(heap *h, span *s, uptr p, enum op op) {
-    int verdict = slot_classify(h, s, p, op);
-    if (verdict > 0) slot_push(h, s, p);
-    else if (verdict < 0) block_free(h->pages, p, op);
+/* free, but the slot failed the fast test: misuse, a pointer into a block
+ * or the span before that shares the page, or a live slot whose bytes
+ * happen to look like a freed one's. */
+static COLD void slot_free_slow(heap *h, uptr p, enum op op) {
+    span *s = span_holding(h->pages, p);
+    if (!s) block_free(h->pages, p, op);
+    else if (slot_classify(h, s, p, op)) slot_push(h, s, p);
+}
+
+/* free of p, whose page's span does not hold it: most often a slot of the
+ * span before, which ends in the page where this one starts. */
+static NOINLINE void slot_free_shared(heap *h, uptr p, uptr page) {
+    pages *pg = h->pages;
+    span *s = page ? span_of_page(pg, page - 1) : 0;
+    if (s && slot_plainly_live(pg, s, p)) slot_push(h, s, p);
+    else slot_free_slow(h, p, OP_FREE);
 }
 
 /* ===== Fast path and public API =========================================== */
@@ -1052,7 +1220,7 @@ void lm_free(void *ptr) {
         if (LIKELY(ref)) {
             span *s = span_at(pg, ref);
             if (LIKELY(slot_plainly_live(pg, s, p))) slot_push(h, s, p);
-            else slot_free_slow(h, s, p, OP_FREE);
+            else slot_free_shared(h, p, page);
             return;
         }
     }
@@ -1063,22 +1231,24 @@ void lm_free(void *ptr) {
  * slot, 1 and *s == 0 for a live block, 0 if it was reported. */
 static NOINLINE int pointer_live(heap *h, uptr p, span **s, enum op op) {
     pages *pg = h->pages;
-    *s = span_of(pg, p);
-    if (*s) {
-        int verdict = slot_plainly_live(pg, *s, p) ? 1 : slot_classify(h, *s, p, op);
-        if (verdict >= 0) return verdict;
-        *s = 0;
-    }
+    uptr page = page_of(pg, p);
+    *s = span_of_page(pg, page);
+    if (*s && slot_plainly_live(pg, *s, p)) return 1;
+    *s = page ? span_of_page(pg, page - 1) : 0;
+    if (*s && slot_plainly_live(pg, *s, p)) return 1;
+    if ((*s = span_holding(pg, p))) return slot_classify(h, *s, p, op);
     if (block_is_live(pg, p - HEADER)) return 1;
     pointer_rejected(pg, p, op);
     return 0;
 }
 
-/* The class an aligned request of `size` bytes gets a slot of: slots start
- * on a page boundary, so a class whose size is a multiple of the alignment
- * hands out aligned slots (the power-of-two classes always do). */
+/* The class an aligned request of `size` bytes gets a slot of: slot 0 is
+ * aligned to the power of two in the slot size (class_alignment), so a
+ * class whose size is a multiple of the alignment hands out aligned slots;
+ * alignments above SLOT_ALIGN_MAX get blocks. */
 static unsigned aligned_class(uptr size, uptr alignment) {
     unsigned c = sizeclass_small((uint32_t)((size + GRANULE - 1) >> GRANULE_SHIFT));
+    if (alignment > SLOT_ALIGN_MAX) return SMALL_CLASSES;   /* a block, never a slot */
     while (class_bytes(c) % alignment) c++;
     return c;
 }
@@ -1124,10 +1294,16 @@ void *lm_calloc(size_t count, size_t size) {
      * overflowing product asks for more than any heap holds: malloc refuses
      * it and counts the failure. */
     size_t total = size && count > MAX_REQUEST / size ? SIZE_MAX : count * size;
-    uptr fresh = page_layer.untouched;
+    pages *pg = &page_layer;
+    uptr fresh = pg->untouched, end = pg->end;
+    uint64_t grows = pg->grow_calls;
     void *p = lm_malloc(total);
-    /* Memory above `untouched` still holds the zeros it was grown with. */
-    if (p && !(LM_GROWN_MEMORY_ZEROED && (uptr)p >= fresh && fresh))
+    /* A block above `untouched` still holds the zeros it was grown with, but
+     * a growth makes the old map part of top: then only memory past the
+     * old end is known to be zero. (Slots are written when their span puts
+     * them on its free list.) */
+    if (grows != pg->grow_calls) fresh = end;
+    if (p && !(LM_GROWN_MEMORY_ZEROED && total > SMALL_MAX && (uptr)p >= fresh && fresh))
         __builtin_memset(p, 0, total);
     return p;
 }
@@ -1209,7 +1385,7 @@ void *lm_aligned_alloc(size_t alignment, size_t size) {
         alignment > MAX_REQUEST - 2 * GRANULE - size)
         return malloc_slow(h, SIZE_MAX);   /* refused and counted */
     if (alignment <= GRANULE) return lm_malloc(size);
-    if (size <= SMALL_MAX && alignment <= SMALL_MAX)
+    if (size <= SMALL_MAX && alignment <= SLOT_ALIGN_MAX)
         return lm_malloc(class_bytes(aligned_class(size, alignment)));
     uptr b = pages_ready(pg) ? block_take_aligned(h, alignment, size) : 0;
     if (!b) return malloc_slow(h, SIZE_MAX);   /* counted */
@@ -1317,7 +1493,7 @@ void lm_stats(lm_stats_t *out) {
             s.live_bytes += (uint64_t)sp->used * class_bytes(sp->sizeclass);
         }
         for (uint32_t t = pg->tables; t; t = span_at(pg, t)->next) tables++;
-        s.footprint = pg->sentinel + HEADER - pg->start;
+        s.footprint = pg->end - pg->start;
     }
     s.peak_footprint = pg->peak_footprint;
     s.grow_calls = pg->grow_calls;
@@ -1350,12 +1526,15 @@ static size_t span_check_all(pages *pg, span *s, uint64_t *mapped) {
     if (!span_valid(pg, s)) return 1;
     size_t errors = 0;
     uptr b = block_at(pg, s->block), size = class_bytes(s->sizeclass);
-    uptr area = (uptr)s->capacity * size, slot0 = b + HEADER;
+    uptr area = (uptr)s->capacity * size, slot0 = span_slot0_in(b, s->sizeclass);
     if (b < pg->first || b >= pg->top || !header_valid(b) || block_state(b) != STATE_INTERNAL ||
-        (uint32_t)slot0 != s->slot0 || slot0 % PAGE_SIZE || block_usable(block_granules(b)) < area)
+        (uint32_t)slot0 != s->slot0 || area < PAGE_SIZE || slot0 + area > block_next(b))
         return errors + 1;
-    for (uptr page = page_of(pg, slot0); page <= page_of(pg, slot0 + area - 1); page++) {
-        errors += page >= pg->map_pages || pg->map[page] != span_ref(pg, s);
+    /* Named by every page it touches, but a last page another span starts in. */
+    for (uptr page = page_of(pg, slot0), last = page_of(pg, slot0 + area - 1); page <= last; page++) {
+        span *named = span_of_page(pg, page);
+        if (named != s && page == last && named && page_of(pg, span_slot0(pg, named)) == page) continue;
+        errors += named != s;
         ++*mapped;
     }
     uint32_t listed = 0;
@@ -1404,6 +1583,8 @@ size_t lm_check(void) {
     }
     errors += listed_blocks != free_seen;
     errors += pg->extent != (pg->sentinel - pg->first) >> GRANULE_SHIFT;
+    errors += (uptr)pg->map != pg->sentinel + HEADER || pg->map_pages != page_of(pg, pg->end - 1) + 1 ||
+              (uptr)(pg->map + pg->map_pages) > pg->end;
     errors += pg->origin != pg->first - GRANULE;
 
     /* Spans, the map, and the class queues. */

@@ -22,6 +22,10 @@ extern "C" {
 /* Every block is aligned to this many bytes (both widths). */
 #define LM_ALIGNMENT 16
 
+/* Requests up to this many bytes get a slot of their size class (no header,
+ * nothing to damage next to it); larger ones a block with an 8-byte header. */
+#define LM_SMALL_MAX 4096
+
 void  *lm_malloc(size_t size);                      /* NULL on failure; size 0 gives a unique minimum block */
 void   lm_free(void *ptr);                          /* NULL is a no-op */
 void  *lm_calloc(size_t count, size_t size);        /* NULL on overflow or failure */

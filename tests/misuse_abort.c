@@ -99,9 +99,9 @@ int main(int argc, char **argv)
         char *p = block_between_guards(1000);
         lm_free_sized(p, 10);
     } else if (tl_streq(name, "corrupted-header")) {
-        /* Blocks above 1 KiB carry a header; a fresh heap puts two in a row. */
-        char *writer = lm_malloc(2000);
-        char *damaged = lm_malloc(2000);
+        /* Blocks above LM_SMALL_MAX carry a header; a fresh heap puts two in a row. */
+        char *writer = lm_malloc(LM_SMALL_MAX + 1000);
+        char *damaged = lm_malloc(LM_SMALL_MAX + 1000);
         REQUIRE(writer != NULL && damaged != NULL);
         size_t usable = lm_usable_size(writer);
         REQUIRE(damaged > writer && damaged - (writer + usable) <= 16);

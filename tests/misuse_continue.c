@@ -102,10 +102,10 @@ static char *victim_new(size_t size, char **guard_before, char **guard_after)
         char *after = lm_malloc(size);
         REQUIRE(victim != NULL && after != NULL);
         size_t usable = lm_usable_size(victim);
-        /* Slots (up to 1 KiB) never merge, and come off a LIFO free list
-         * in either order: a guard on either side will do. */
+        /* Slots (up to LM_SMALL_MAX) never merge, and come off a LIFO free
+         * list in either order: a guard on either side will do. */
         int guarded = after > victim ? (size_t)(after - (victim + usable)) <= 16
-                                     : usable <= 1024 && victim - (after + usable) == 0;
+                                     : usable <= LM_SMALL_MAX && victim - (after + usable) == 0;
         if (guarded) {
             *guard_after = after;
             tl_fill_pattern(victim, size, 77);
@@ -130,7 +130,7 @@ static void parked_free(void)
 static void test_free_end(void)
 {
     current_case = "free end of the heap";
-    char *last = lm_malloc(4096);
+    char *last = lm_malloc(LM_SMALL_MAX + 4096);
     REQUIRE(last != NULL);
     uint64_t usable = lm_usable_size(last);
     tl_memset(last, 0, usable);
@@ -148,7 +148,7 @@ static void test_free_end(void)
 
 static void test_double_free(void)
 {
-    static const size_t sizes[] = { 0, 64, 1000, 5000, 200000 };
+    static const size_t sizes[] = { 0, 64, 1000, LM_SMALL_MAX + 1000, 200000 };
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         for (int how = 0; how < 4; how++) {
             current_case = how == 0 ? "double free by lm_free"

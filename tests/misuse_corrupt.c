@@ -1,5 +1,5 @@
 /* misuse_corrupt — a buffer overflow writes over the next block's header
- * (blocks above 1 KiB have one; small slots carry no metadata to damage).
+ * (blocks above LM_SMALL_MAX have one; slots carry no metadata to damage).
  * lm_check() must count the damage, and under LM_POLICY_CONTINUE every
  * call on the damaged block (free, free_sized, realloc, usable_size) is
  * reported as a corrupted header and refused, while blocks elsewhere keep
@@ -9,7 +9,7 @@
 #include "testlib.h"
 
 #define BLOCK_COUNT 16
-#define BLOCK_SIZE 2000   /* a block with a header: slots (up to 1 KiB) have none to damage */
+#define BLOCK_SIZE (LM_SMALL_MAX + 1000)   /* a block with a header: slots have none to damage */
 
 int main(int argc, char **argv)
 {

@@ -7,13 +7,13 @@
 /* The most usable bytes a request of n bytes may get, from lmalloc's
  * layout (src/lmalloc.c):
  *   - up to 128 bytes, a slot of the next multiple of 16 (0 takes 16);
- *   - up to 1 KiB, a slot of the next size class, eight classes per
+ *   - up to LM_SMALL_MAX, a slot of the next size class, eight classes per
  *     doubling: it wastes under 1/8 of itself, so less than n/7;
  *   - above, a block of whole 16-byte granules holding an 8-byte header,
  *     where a split never leaves a piece of one granule, so such a tail
  *     stays attached: block <= round_up(n + 8, 16) + 16, usable = block - 8. */
 #define SMALL_LIMIT 8192u
-#define SLOT_MAX 1024u
+#define SLOT_MAX LM_SMALL_MAX
 
 static size_t slack_limit(size_t n)
 {

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lmalloc, instantiate, createMemory, readMemoryShape } from '../lmalloc.js';
+import { freshHeap } from './support.mjs';
 import {
   importedModuleBytes, moduleBytes, expectedBits, canGrowPast4GiB, hasResizableBuffers, whereResizable,
   assertClean, patternBytes, hex,
@@ -174,4 +175,30 @@ test('past 4 GiB: wasm64 on Node 24 serves blocks above 4 GiB; elsewhere the req
   heap.free(again);
   heap.dealloc(keep.ptr, keep.len);
   assertClean(heap);
+});
+
+test('memory the host grows between the allocator\'s growths is fenced off and never written', async () => {
+  const heap = await freshHeap({ policy: 'continue' });
+  const pageBytes = 65536;
+  // The allocator grows its heap (a block larger than the start region).
+  const first = heap.copyIn(patternBytes(300000, 1));
+  // The host takes two pages at the end of memory for itself and fills them.
+  // (Node 24's memory64 counts pages in BigInt; wasm32 and node 20 in numbers.)
+  let grown;
+  try { grown = heap.memory.grow(2n); } catch { grown = heap.memory.grow(2); }
+  const hostStart = Number(grown) * pageBytes;
+  const hostBytes = patternBytes(2 * pageBytes, 7);
+  new Uint8Array(heap.memory.buffer, hostStart, hostBytes.length).set(hostBytes);
+  // The allocator grows again, past the host's pages, and serves blocks of
+  // every kind from there.
+  const blocks = [first];
+  for (let i = 0; i < 40; i++) blocks.push(heap.copyIn(patternBytes([24, 3000, 70000][i % 3] + i, 10 + i)));
+  assert.ok(blocks.some(({ ptr }) => ptr > hostStart), 'blocks past the host\'s pages');
+  for (const { ptr, len } of blocks) assert.ok(ptr + len <= hostStart || ptr >= hostStart + hostBytes.length, `block ${hex(ptr)} outside the host's pages`);
+  assert.deepEqual(new Uint8Array(heap.memory.buffer, hostStart, hostBytes.length).slice(), hostBytes,
+    'the host\'s pages are byte-identical');
+  blocks.forEach(({ ptr, len }, i) => assert.deepEqual(heap.copyOut(ptr, len), patternBytes(len, i ? 9 + i : 1)));
+  assert.deepEqual(heap.misuses, [], 'no misuse');
+  blocks.forEach(({ ptr, len }) => heap.dealloc(ptr, len));
+  assert.equal(heap.check(), 0, 'lm_check() clean');
 });

@@ -61,12 +61,12 @@ const cases = {
       line: `lmalloc: free_sized of ${hex(p)} with wrong length 7 (${size}-byte block)` };
   },
   'corrupted header': (heap) => {
-    // Blocks above 1 KiB carry a header (small slots have none to damage);
+    // Blocks above 4 KiB carry a header (small slots have none to damage);
     // two of them side by side, a's last byte 8 bytes before b.
-    let a = heap.malloc(2000), b = heap.malloc(2000);
+    let a = heap.malloc(6000), b = heap.malloc(6000);
     for (let tries = 0; b !== a + heap.usableSize(a) + 8 && tries < 8; tries++) {
       a = b;
-      b = heap.malloc(2000);
+      b = heap.malloc(6000);
     }
     assert.equal(b, a + heap.usableSize(a) + 8, 'neighbouring blocks');
     heap.u8(a, b - a).fill(0x5a);   // a user write running from a over b's header
