@@ -241,3 +241,6 @@ export declare function createMemory(options: { is64: boolean; initialPages: num
 
 export declare function instantiate(source: ModuleSource, options?: InstantiateOptions): Promise<Lmalloc>;
 export default Lmalloc;
+
+/** URL of the package's own lmalloc module for the width (both ship in the npm package). */
+export declare function moduleURL(width?: 'wasm32' | 'wasm64'): URL;

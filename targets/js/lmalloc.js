@@ -988,6 +988,16 @@ function probeIs64(exports) {
   }
 }
 
+/**
+ * Where the package's own lmalloc module for `width` ('wasm32' or 'wasm64')
+ * is: a URL beside this file, for `fs.readFile` in Node or `fetch` in a page.
+ * An npm-packed lmalloc carries both (targets/js/prepack.mjs puts them in).
+ */
+export function moduleURL(width = 'wasm32') {
+  if (width !== 'wasm32' && width !== 'wasm64') throw new TypeError(`lmalloc: width must be 'wasm32' or 'wasm64', not ${width}`);
+  return new URL(`./${width}/lmalloc.wasm`, import.meta.url);
+}
+
 /** Shorthand for Lmalloc.instantiate. */
 export function instantiate(source, options) {
   return Lmalloc.instantiate(source, options);
