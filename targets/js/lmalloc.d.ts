@@ -34,6 +34,13 @@ export declare class LmallocError extends Error {
 }
 
 /** Thrown by every call on an instance that a fatal misuse stopped. */
+/** A call ran out of the module's shadow stack (see README, Stack-first layout). */
+export declare class LmallocStackOverflowError extends Error {
+  readonly name: 'LmallocStackOverflowError';
+  /** The module's stack size in bytes (its stack pointer's initial value). */
+  readonly stackBytes: number;
+}
+
 export declare class LmallocStoppedError extends Error {
   readonly name: 'LmallocStoppedError';
   readonly cause: LmallocError;
