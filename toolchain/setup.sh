@@ -35,6 +35,7 @@ APT_BENCH=(
 # Anything else a part of the project needs.
 APT_EXTRA=(
     chromium            # examples/browser: headless page test
+    emscripten          # tests/emscripten: emcc -sMALLOC=none on lmalloc (brings binaryen's wasm-opt)
 )
 # node and npm only when the machine has none (a machine may carry its own
 # node 20, which the Debian packages would conflict with).
