@@ -1,14 +1,17 @@
 /* The target seam: everything the allocator needs from the place it runs.
  *
  * Each target (targets/wasm/target.c for wasm32 and wasm64,
- * targets/native/target.c for x86_64) implements these three functions and
- * nothing else; CMake picks the file, the allocator core never tests which
- * target it is on. The target's capabilities arrive as compile definitions
- * (set in one place, CMakeLists.txt):
+ * targets/wasi/target.c for wasm32-wasi with a libc, targets/native/target.c
+ * for x86_64) implements these three functions and nothing else; CMake picks
+ * the file, the allocator core never tests which target it is on. The
+ * target's capabilities arrive as compile definitions (set in one place,
+ * CMakeLists.txt), with defaults below for a build by hand:
  *
  *   LM_UPTR_BITS           32 or 64: the pointer width; uptr follows it.
+ *                          Default: the compiler's own pointer size.
  *   LM_GROWN_MEMORY_ZEROED 1 if memory returned by lm_target_grow reads as
  *                          zero (wasm memory.grow and fresh mmap pages do).
+ *                          Default 1: every target here grows zeroed memory.
  *
  * Memory is one contiguous range that only grows upward, in whole pages of
  * LM_TARGET_PAGE_SIZE bytes, never shrinks and never moves: exactly what
@@ -20,6 +23,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifndef LM_UPTR_BITS
+#define LM_UPTR_BITS (__SIZEOF_POINTER__ * 8)
+#endif
+#ifndef LM_GROWN_MEMORY_ZEROED
+#define LM_GROWN_MEMORY_ZEROED 1
+#endif
+#ifndef LM_TARGET_TIME_GROWTH
+#define LM_TARGET_TIME_GROWTH 0
+#endif
 
 #define LM_TARGET_PAGE_SIZE 65536u
 #define LM_TARGET_GROW_FAILED ((uintptr_t)-1)
@@ -43,7 +56,7 @@ uintptr_t lm_target_grow(uintptr_t bytes);
 void lm_target_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
                       const char *line, size_t line_len, int fatal);
 
-/* LM_TARGET_TIME_GROWTH (0/1, set by CMake): when 1, lm_target_grow adds the
+/* LM_TARGET_TIME_GROWTH (0/1, set by CMake, default 0): when 1, lm_target_grow adds the
  * nanoseconds it spends to this counter, so a benchmark can tell the cost of
  * getting memory from the target apart from the allocator's own work. */
 #if LM_TARGET_TIME_GROWTH

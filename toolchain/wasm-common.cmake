@@ -11,7 +11,9 @@ set(CMAKE_AR "${LM_LLVM_AR}" CACHE FILEPATH "archiver for wasm objects")
 set(CMAKE_RANLIB "${LM_LLVM_RANLIB}" CACHE FILEPATH "indexer for wasm archives")
 
 # No libc, no start files: host services come from targets/wasm/host.c.
-set(CMAKE_C_FLAGS_INIT "-ffreestanding -nostdlib -mbulk-memory")
+# -mmutable-globals: modules may export their stack pointer (lmalloc.wasm
+# does, so the JS library can tell a stack overflow from other traps).
+set(CMAKE_C_FLAGS_INIT "-ffreestanding -nostdlib -mbulk-memory -mmutable-globals")
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-nostdlib")
 # Helpers the compiler calls for what wasm has no instruction for (__multi3
 # for 128-bit products, long double arithmetic): compiler-rt's builtins,

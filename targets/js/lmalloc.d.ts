@@ -34,6 +34,13 @@ export declare class LmallocError extends Error {
 }
 
 /** Thrown by every call on an instance that a fatal misuse stopped. */
+/** A call ran out of the module's shadow stack (see README, Stack-first layout). */
+export declare class LmallocStackOverflowError extends Error {
+  readonly name: 'LmallocStackOverflowError';
+  /** The module's stack size in bytes (its stack pointer's initial value). */
+  readonly stackBytes: number;
+}
+
 export declare class LmallocStoppedError extends Error {
   readonly name: 'LmallocStoppedError';
   readonly cause: LmallocError;
@@ -241,3 +248,6 @@ export declare function createMemory(options: { is64: boolean; initialPages: num
 
 export declare function instantiate(source: ModuleSource, options?: InstantiateOptions): Promise<Lmalloc>;
 export default Lmalloc;
+
+/** URL of the package's own lmalloc module for the width (both ship in the npm package). */
+export declare function moduleURL(width?: 'wasm32' | 'wasm64'): URL;

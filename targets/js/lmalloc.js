@@ -70,6 +70,22 @@ export class LmallocStoppedError extends Error {
   }
 }
 
+/**
+ * A call into the module ran out of its shadow stack (the C stack in linear
+ * memory). Modules linked --stack-first (every module this project builds,
+ * and the README's recipe) keep that stack below the static data, so the
+ * overflow traps at address 0 before it can overwrite data or heap.
+ */
+export class LmallocStackOverflowError extends Error {
+  constructor(name, stackBytes, cause) {
+    super(`lmalloc: stack overflow in ${name}(): the call needed more than the module's ` +
+          `${stackBytes}-byte stack and trapped; link the module with a larger -Wl,-z,stack-size ` +
+          '(or recurse less)', { cause });
+    this.name = 'LmallocStackOverflowError';
+    this.stackBytes = stackBytes;
+  }
+}
+
 function outOfMemory(what, len) {
   return new RangeError(`lmalloc: out of memory: ${what} of ${len} bytes returned NULL`);
 }
@@ -432,6 +448,7 @@ const decodeUtf8 = (view) => utf8Decoder.decode(view.buffer.resizable ? view.sli
 export class Lmalloc {
   #boundary; #raw; #stopped = null; #scratch = 0; #scratchSize = 0;
   #kindNames = null; #registry = null; #onUnfreed = null; #callbackError = null;
+  #stackPointer = null; #stackTop = 0n;
 
   /**
    * Instantiates an lmalloc module.
@@ -588,6 +605,12 @@ export class Lmalloc {
     // Width from the binary when we had it; otherwise probe a no-op call:
     // a wasm64 export rejects a Number where it expects an i64.
     if (this.#boundary === null) this.#boundary = new Boundary(probeIs64(exports));
+    // A module that exports its stack pointer lets a trap be told apart as a
+    // stack overflow (the pointer wrapped below 0) and the instance go on.
+    if (exports.__stack_pointer instanceof WebAssembly.Global) {
+      this.#stackPointer = exports.__stack_pointer;
+      this.#stackTop = this.#stackPointerNow();
+    }
     this.#raw = {};
     for (const [name, signature] of Object.entries(ABI)) {
       if (typeof exports[name] === 'function') this.#raw[name] = this.#wrap(exports[name], name, signature);
@@ -625,10 +648,33 @@ export class Lmalloc {
       if (args.length !== convert.length) {
         throw new TypeError(`lmalloc: ${name} takes ${convert.length} argument(s), got ${args.length}`);
       }
-      const value = fn(...args.map((arg, index) => convert[index](arg)));
+      const value = this.#guard(name, () => fn(...args.map((arg, index) => convert[index](arg))));
       this.#rethrowCallbackError();
       return back(value);
     };
+  }
+
+  // Runs a call into the module, turning a trap from a stack overflow into
+  // a LmallocStackOverflowError. The stack pointer is put back where it was
+  // before the call, so the instance goes on: with --stack-first nothing
+  // else was written.
+  #guard(name, call) {
+    const before = this.#stackPointer?.value;
+    try {
+      return call();
+    } catch (error) {
+      if (!(error instanceof WebAssembly.RuntimeError) || this.#stackPointer === null) throw error;
+      // Wrapped below 0: on both widths it now reads above the stack's top.
+      if (this.#stackPointerNow() <= this.#stackTop) throw error;
+      this.#stackPointer.value = before;
+      throw new LmallocStackOverflowError(name, Number(this.#stackTop), error);
+    }
+  }
+
+  // The stack pointer as an unsigned address (JS reads an i32 or i64 global as signed).
+  #stackPointerNow() {
+    const value = this.#stackPointer.value;
+    return typeof value === 'bigint' ? BigInt.asUintN(64, value) : BigInt(value >>> 0);
   }
 
   /**
@@ -658,7 +704,7 @@ export class Lmalloc {
     }[result];
     return (...args) => {
       if (this.#stopped !== null) throw new LmallocStoppedError(this.#stopped);
-      const value = fn(...args.map((arg, index) => convert[index](arg)));
+      const value = this.#guard(name, () => fn(...args.map((arg, index) => convert[index](arg))));
       this.#rethrowCallbackError();
       return back(value);
     };
@@ -986,6 +1032,16 @@ function probeIs64(exports) {
     if (error instanceof TypeError) return true;    // i64 parameters reject Numbers
     throw error;
   }
+}
+
+/**
+ * Where the package's own lmalloc module for `width` ('wasm32' or 'wasm64')
+ * is: a URL beside this file, for `fs.readFile` in Node or `fetch` in a page.
+ * An npm-packed lmalloc carries both (targets/js/prepack.mjs puts them in).
+ */
+export function moduleURL(width = 'wasm32') {
+  if (width !== 'wasm32' && width !== 'wasm64') throw new TypeError(`lmalloc: width must be 'wasm32' or 'wasm64', not ${width}`);
+  return new URL(`./${width}/lmalloc.wasm`, import.meta.url);
 }
 
 /** Shorthand for Lmalloc.instantiate. */

@@ -5,7 +5,8 @@
  * lm_target_grow commits its next pages with mprotect, in 64 KiB steps, like
  * memory.grow. The reservation is the heap's maximum: LMALLOC_HEAP_MAX bytes
  * from the environment (K/M/G suffixes accepted), else LM_NATIVE_HEAP_MAX
- * from the build (or as much of it as the address space allows). Fresh
+ * from the build (default 64 GiB; or as much of it as the address space
+ * allows). Fresh
  * anonymous pages read as zero.
  */
 #define _GNU_SOURCE
@@ -19,8 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The reservation when LMALLOC_HEAP_MAX is not set: 64 GiB of address space,
+ * which costs nothing until committed. */
 #ifndef LM_NATIVE_HEAP_MAX
-#error "LM_NATIVE_HEAP_MAX (default reservation in bytes) must come from the build"
+#define LM_NATIVE_HEAP_MAX (64ull << 30)
 #endif
 
 #if LM_TARGET_TIME_GROWTH
