@@ -13,7 +13,7 @@ static bench_run current_run;
 static const bench_instance *current_instance;
 static bench_usage usage_start, usage_after_cold;
 static uint64_t cold_pass_ns;
-static uint64_t last_pass_ops;     /* allocator calls of the latest pass */
+static uint64_t last_pass_calls[BENCH_CALL_KINDS];   /* allocator calls of the latest pass */
 static int allocator_started;
 
 const char *bench_allocator(void) { return bench_allocator_name; }
@@ -182,17 +182,29 @@ void bench_instance_prepare(const bench_options *options, const bench_instance *
     bench_allocator_usage(&usage_start);
     /* The cold pass: the heap grows here; it is also the warm-up. */
     cold_pass_ns = instance->work->pass(&current_run);
-    last_pass_ops = current_run.ops;
+    for (int kind = 0; kind < BENCH_CALL_KINDS; kind++)
+        last_pass_calls[kind] = current_run.calls[kind];
     instance->work->finish(&current_run);
     bench_allocator_reset();
     bench_allocator_usage(&usage_after_cold);
 }
 
+__attribute__((noinline)) uint64_t bench_measured_pass(void)
+{
+    return current_instance->work->pass(&current_run);
+}
+
 uint64_t bench_instance_pass(uint64_t *ops)
 {
-    uint64_t ops_before = current_run.ops;
-    uint64_t elapsed = current_instance->work->pass(&current_run);
-    *ops = last_pass_ops = current_run.ops - ops_before;
+    uint64_t calls_before[BENCH_CALL_KINDS];
+    for (int kind = 0; kind < BENCH_CALL_KINDS; kind++)
+        calls_before[kind] = current_run.calls[kind];
+    uint64_t elapsed = bench_measured_pass();
+    *ops = 0;
+    for (int kind = 0; kind < BENCH_CALL_KINDS; kind++) {
+        last_pass_calls[kind] = current_run.calls[kind] - calls_before[kind];
+        *ops += last_pass_calls[kind];
+    }
     current_instance->work->finish(&current_run);
     bench_allocator_reset();
     return elapsed;
@@ -202,7 +214,13 @@ void bench_instance_counters(bench_counters *out)
 {
     bench_usage usage;
     bench_allocator_usage(&usage);
-    out->ops_per_pass = (double)last_pass_ops;
+    out->malloc_calls = (double)last_pass_calls[BENCH_MALLOC];
+    out->calloc_calls = (double)last_pass_calls[BENCH_CALLOC];
+    out->memalign_calls = (double)last_pass_calls[BENCH_MEMALIGN];
+    out->realloc_calls = (double)last_pass_calls[BENCH_REALLOC];
+    out->free_calls = (double)last_pass_calls[BENCH_FREE];
+    out->ops_per_pass = out->malloc_calls + out->calloc_calls + out->memalign_calls
+                        + out->realloc_calls + out->free_calls;
     out->peak_live_bytes = (double)current_run.peak_live_bytes;
     out->footprint_bytes = (double)usage.footprint_bytes;
     out->footprint_ratio = current_run.peak_live_bytes > 0
