@@ -2,6 +2,7 @@
 #include "driver.h"
 
 #include "allocators/allocator.h"
+#include "counting/counting.h"
 #include "harness.h"
 #include "workloads.h"
 
@@ -189,6 +190,35 @@ void bench_instance_prepare(const bench_options *options, const bench_instance *
     bench_allocator_usage(&usage_after_cold);
 }
 
+/* What the counting builds counted in the latest pass (counting/counting.h). */
+typedef struct pass_counts {
+    uint64_t wasm[BENCH_WASM_COUNTS];
+    bench_traffic traffic[BENCH_CALL_KINDS];
+    int traffic_counted;
+} pass_counts;
+
+static pass_counts last_pass_counts;
+
+static void counts_take(pass_counts *counts)
+{
+    for (unsigned which = 0; which < BENCH_WASM_COUNTS; which++)
+        counts->wasm[which] = bench_wasm_count(which);
+    counts->traffic_counted = bench_traffic_read(counts->traffic);
+}
+
+static void counts_since(const pass_counts *before, const pass_counts *after, pass_counts *out)
+{
+    for (unsigned which = 0; which < BENCH_WASM_COUNTS; which++)
+        out->wasm[which] = after->wasm[which] - before->wasm[which];
+    for (int kind = 0; kind < BENCH_CALL_KINDS; kind++) {
+        out->traffic[kind].loads = after->traffic[kind].loads - before->traffic[kind].loads;
+        out->traffic[kind].load_bytes = after->traffic[kind].load_bytes - before->traffic[kind].load_bytes;
+        out->traffic[kind].stores = after->traffic[kind].stores - before->traffic[kind].stores;
+        out->traffic[kind].store_bytes = after->traffic[kind].store_bytes - before->traffic[kind].store_bytes;
+    }
+    out->traffic_counted = after->traffic_counted;
+}
+
 __attribute__((noinline)) uint64_t bench_measured_pass(void)
 {
     return current_instance->work->pass(&current_run);
@@ -199,7 +229,11 @@ uint64_t bench_instance_pass(uint64_t *ops)
     uint64_t calls_before[BENCH_CALL_KINDS];
     for (int kind = 0; kind < BENCH_CALL_KINDS; kind++)
         calls_before[kind] = current_run.calls[kind];
+    pass_counts counts_before, counts_after;
+    counts_take(&counts_before);
     uint64_t elapsed = bench_measured_pass();
+    counts_take(&counts_after);
+    counts_since(&counts_before, &counts_after, &last_pass_counts);
     *ops = 0;
     for (int kind = 0; kind < BENCH_CALL_KINDS; kind++) {
         last_pass_calls[kind] = current_run.calls[kind] - calls_before[kind];
@@ -235,6 +269,39 @@ void bench_instance_counters(bench_counters *out)
     out->verify_failures = (double)current_run.verify_failures;
     out->out_of_memory = (double)current_run.out_of_memory;
     out->alignment = (double)bench_allocator_alignment;
+}
+
+size_t bench_extra_counters(bench_extra_counter *out, size_t capacity)
+{
+    static char names[BENCH_MAX_EXTRA_COUNTERS][40];
+    size_t count = 0;
+#define EXTRA(format, kind_name, number)                                          \
+    do {                                                                          \
+        if (count < capacity && count < BENCH_MAX_EXTRA_COUNTERS) {               \
+            str_fmt(names[count], sizeof names[count], format, kind_name);        \
+            out[count].name = names[count];                                       \
+            out[count].value = (double)(number);                                  \
+            count++;                                                              \
+        }                                                                         \
+    } while (0)
+    const pass_counts *counts = &last_pass_counts;
+    if (counts->wasm[BENCH_WASM_PASS_INSTRUCTIONS] > 0) {
+        EXTRA("instructions_%s", "pass", counts->wasm[BENCH_WASM_PASS_INSTRUCTIONS]);
+        for (int kind = 0; kind < BENCH_CALL_KINDS; kind++) {
+            EXTRA("instructions_%s", bench_call_names[kind], counts->wasm[kind]);
+            EXTRA("instruction_calls_%s", bench_call_names[kind], counts->wasm[BENCH_CALL_KINDS + kind]);
+        }
+    }
+    if (counts->traffic_counted) {
+        for (int kind = 0; kind < BENCH_CALL_KINDS; kind++) {
+            EXTRA("loads_%s", bench_call_names[kind], counts->traffic[kind].loads);
+            EXTRA("load_bytes_%s", bench_call_names[kind], counts->traffic[kind].load_bytes);
+            EXTRA("stores_%s", bench_call_names[kind], counts->traffic[kind].stores);
+            EXTRA("store_bytes_%s", bench_call_names[kind], counts->traffic[kind].store_bytes);
+        }
+    }
+#undef EXTRA
+    return count;
 }
 
 void bench_print_summary(const bench_instance *instance, double ops_per_second, const bench_counters *counters)

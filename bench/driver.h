@@ -78,6 +78,18 @@ typedef struct bench_counters {
 size_t bench_parse_args(int argc, char **argv, bench_options *options,
                         bench_instance *instances, size_t capacity);
 
+/* Counts only the counting builds of bench/count keep, for the latest pass
+ * (counting/counting.h): wasm instructions ("instructions_pass",
+ * "instructions_<kind>", "instruction_calls_<kind>") and the allocator's
+ * memory traffic ("loads_<kind>", "load_bytes_<kind>", "stores_<kind>",
+ * "store_bytes_<kind>"). None in the timed programs. */
+#define BENCH_MAX_EXTRA_COUNTERS 40
+typedef struct bench_extra_counter {
+    const char *name;
+    double value;
+} bench_extra_counter;
+size_t bench_extra_counters(bench_extra_counter *out, size_t capacity);
+
 /* Set-up, allocator start (first time), cold pass, finish. */
 void bench_instance_prepare(const bench_options *options, const bench_instance *instance);
 /* One timed pass of the prepared instance: returns its nanoseconds and the
