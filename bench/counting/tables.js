@@ -75,88 +75,118 @@ function finder(results, target, measure) {
   return (bench, allocator) => index.get(`${bench}|${allocator}`);
 }
 
-// The sections for the given results; `heading` is the Markdown level of the
-// section headings ('##' or '###').
-function countTables(results, { targets, allocators, benches, heading = '##' }) {
+function instructionsSection(results, target, allocators, benches, heading, detail) {
   const out = [];
   const say = (text = '') => out.push(text);
-  const present = (target, measure) => results.some((r) => r.target === target && r.measure === measure);
-  const columns = (target, measure) => allocators.filter((a) => results.some((r) => r.target === target && r.measure === measure && r.allocator === a));
-
-  for (const target of targets.filter((t) => present(t, 'instructions'))) {
-    const find = finder(results, target, 'instructions');
-    const shownAllocators = columns(target, 'instructions');
-    const ratioTo = BASELINES.find((b) => shownAllocators.includes(b));
-    say(`${heading} Allocator instructions per call, ${target}`);
+  const find = finder(results, target, 'instructions');
+  const shown = allocators.filter((a) => benches.some((b) => find(b, a)));
+  if (!shown.length) return out;
+  const ratioTo = BASELINES.find((b) => shown.includes(b));
+  if (heading) say(`${heading} Allocator instructions per call, ${target}`), say();
+  say(`Instructions inside the allocator's calls (${INSTRUCTIONS_METHOD[target]}) in one warm timed pass ÷ the calls ` +
+      `the harness made; all kinds of call${ratioTo ? ` (× ${ratioTo}'s)` : ''}:`);
+  say();
+  say(perCallTable(find, benches, shown, instructionsPerCall, { withRatio: true }));
+  for (const kind of detail ? CALL_KINDS : []) {
+    const text = perCallTable(find, benches, shown, kindInstructions(kind));
+    if (!text) continue;
     say();
-    say(`Instructions inside the allocator's calls (${INSTRUCTIONS_METHOD[target]}) in one warm timed pass ÷ the calls ` +
-        `the harness made; all kinds of call${ratioTo ? ` (× ${ratioTo}'s)` : ''}:`);
+    say(`${kind}:`);
     say();
-    say(perCallTable(find, benches, shownAllocators, instructionsPerCall, { withRatio: true }));
-    for (const kind of CALL_KINDS) {
-      const text = perCallTable(find, benches, shownAllocators, kindInstructions(kind));
-      if (!text) continue;
-      say();
-      say(`${kind}:`);
-      say();
-      say(text);
-    }
-    say();
-    say('Share of the pass: allocator instructions ÷ all instructions of the pass; ceiling = pass ÷ harness part, how ' +
-        'much faster the pass could run if the allocator took no instructions at all (Amdahl\'s law in instructions; ' +
-        'caches and branches left out):');
-    say();
-    say(table(['workload', ...shownAllocators], benches.filter((b) => shownAllocators.some((a) => find(b, a))).map((bench) =>
-      [bench, ...shownAllocators.map((a) => {
-        const r = find(bench, a);
-        if (!r) return '–';
-        const share = instructions(r) / r.passInstructions;
-        return `${fixed(100 * share, 0)}% / ${fixed(1 / (1 - share), 2)}×`;
-      })])));
-    say();
+    say(text);
   }
-
-  for (const target of targets.filter((t) => present(t, 'traffic'))) {
-    const find = finder(results, target, 'traffic');
-    const shownAllocators = columns(target, 'traffic');
-    const ratioTo = BASELINES.find((b) => shownAllocators.includes(b));
-    say(`${heading} Memory traffic per call, ${target}`);
-    say();
-    say('Bytes the allocator\'s own code loads and stores per call (counted by compiling its sources with ' +
-        '`-fsanitize-coverage=trace-loads,trace-stores`; bulk copies and fills such as realloc\'s memcpy are not ' +
-        `counted), one warm timed pass; all kinds of call${ratioTo ? ` (× ${ratioTo}'s)` : ''}:`);
-    say();
-    say(perCallTable(find, benches, shownAllocators, trafficPerCall, { withRatio: true }));
-    say();
-    say('By kind of call, bytes loaded + stored:');
-    for (const kind of CALL_KINDS) {
-      const text = perCallTable(find, benches, shownAllocators, kindTraffic(kind), {
-        cell: (v, r) => `${perCall(r.kinds[kind].loadBytes / r.kinds[kind].calls)} + ${perCall(r.kinds[kind].storeBytes / r.kinds[kind].calls)}`,
-      });
-      if (!text) continue;
-      say();
-      say(`${kind}:`);
-      say();
-      say(text);
-    }
-    say();
-  }
-
-  if (present('wasm32', 'traffic') && present('wasm64', 'traffic')) {
-    const narrow = finder(results, 'wasm32', 'traffic'), wide = finder(results, 'wasm64', 'traffic');
-    const shownAllocators = columns('wasm64', 'traffic').filter((a) => columns('wasm32', 'traffic').includes(a));
-    say(`${heading} Memory traffic, wasm64 ÷ wasm32`);
-    say();
-    say('Bytes loaded and stored per call on wasm64 ÷ the same on wasm32 (1.00: the layout does not depend on the ' +
-        'pointer width; 2.00: all of it is pointer-sized):');
-    say();
-    say(perCallTable((bench, allocator) => {
-      const a = narrow(bench, allocator), b = wide(bench, allocator);
-      return a && b ? { ratio: trafficPerCall(b) / trafficPerCall(a) } : undefined;
-    }, benches, shownAllocators, (r) => r.ratio, { ratios: false, format: (v) => fixed(v, 2) }));
-    say();
-  }
-  return out.join('\n');
+  say();
+  say('Share of the pass: allocator instructions ÷ all instructions of the pass; ceiling = pass ÷ harness part, how ' +
+      'much faster the pass could run if the allocator took no instructions at all (Amdahl\'s law in instructions; ' +
+      'caches and branches left out):');
+  say();
+  say(table(['workload', ...shown], benches.filter((b) => shown.some((a) => find(b, a))).map((bench) =>
+    [bench, ...shown.map((a) => {
+      const r = find(bench, a);
+      if (!r) return '–';
+      const share = instructions(r) / r.passInstructions;
+      return `${fixed(100 * share, 0)}% / ${fixed(1 / (1 - share), 2)}×`;
+    })])));
+  say();
+  return out;
 }
 
-module.exports = { CALL_KINDS, countTables, instructionsPerCall, trafficPerCall, geomean };
+function trafficSection(results, target, allocators, benches, heading, detail) {
+  const out = [];
+  const say = (text = '') => out.push(text);
+  const find = finder(results, target, 'traffic');
+  const shown = allocators.filter((a) => benches.some((b) => find(b, a)));
+  if (!shown.length) return out;
+  const ratioTo = BASELINES.find((b) => shown.includes(b));
+  if (heading) say(`${heading} Memory traffic per call, ${target}`), say();
+  say('Bytes the allocator\'s own code loads and stores per call (its sources compiled with ' +
+      '`-fsanitize-coverage=trace-loads,trace-stores`; bulk copies and fills such as realloc\'s memcpy are not ' +
+      `counted), one warm timed pass; all kinds of call${ratioTo ? ` (× ${ratioTo}'s)` : ''}:`);
+  say();
+  say(perCallTable(find, benches, shown, trafficPerCall, { withRatio: true }));
+  say();
+  if (!detail) return out;
+  say('By kind of call, bytes loaded + stored:');
+  for (const kind of CALL_KINDS) {
+    const text = perCallTable(find, benches, shown, kindTraffic(kind), {
+      cell: (v, r) => `${perCall(r.kinds[kind].loadBytes / r.kinds[kind].calls)} + ${perCall(r.kinds[kind].storeBytes / r.kinds[kind].calls)}`,
+    });
+    if (!text) continue;
+    say();
+    say(`${kind}:`);
+    say();
+    say(text);
+  }
+  say();
+  return out;
+}
+
+// Per benchmark and allocator, wasm64's traffic per call ÷ wasm32's.
+function widthRatios(results, allocators, benches) {
+  const narrow = finder(results, 'wasm32', 'traffic'), wide = finder(results, 'wasm64', 'traffic');
+  const ratios = [];
+  for (const bench of benches) {
+    for (const allocator of allocators) {
+      const a = narrow(bench, allocator), b = wide(bench, allocator);
+      if (a && b) ratios.push({ bench, allocator, ratio: trafficPerCall(b) / trafficPerCall(a) });
+    }
+  }
+  return ratios;
+}
+
+function widthSection(results, allocators, benches, heading) {
+  const ratios = widthRatios(results, allocators, benches);
+  if (!ratios.length) return [];
+  const shown = allocators.filter((a) => ratios.some((r) => r.allocator === a));
+  const find = (bench, allocator) => ratios.find((r) => r.bench === bench && r.allocator === allocator);
+  return [
+    ...(heading ? [`${heading} Memory traffic, wasm64 ÷ wasm32`, ''] : []),
+    'Bytes loaded and stored per call on wasm64 ÷ the same on wasm32 (1.00: the layout does not depend on the ' +
+    'pointer width; 2.00: all of it is pointer-sized):',
+    '',
+    perCallTable(find, benches, shown, (r) => r.ratio, { ratios: false, format: (v) => fixed(v, 2) }),
+    '',
+  ];
+}
+
+// Everything, as bench/count prints it; `heading` is the Markdown level of
+// the section headings.
+function countTables(results, { targets, allocators, benches, heading = '##' }) {
+  return [
+    ...targets.flatMap((target) => instructionsSection(results, target, allocators, benches, heading, true)),
+    ...targets.flatMap((target) => trafficSection(results, target, allocators, benches, heading, true)),
+    ...widthSection(results, allocators, benches, heading),
+  ].join('\n');
+}
+
+// The report's part for one target: all kinds of call, no headings.
+function targetTables(results, target, { allocators, benches }) {
+  return [
+    ...instructionsSection(results, target, allocators, benches, null, false),
+    ...trafficSection(results, target, allocators, benches, null, false),
+  ].join('\n');
+}
+
+module.exports = {
+  CALL_KINDS, countTables, targetTables, widthSection, widthRatios, instructionsPerCall, trafficPerCall, geomean,
+};
