@@ -48,7 +48,8 @@ const kindTraffic = (kind) => (r) => (r.kinds[kind] ? bytes(r.kinds[kind]) / r.k
 // and (when ratios) its ratio to each baseline. `format` writes a value,
 // `cell` a cell (default: its value).
 function perCallTable(find, benches, allocators, value,
-                      { withRatio = false, ratios = true, format = perCall, cell = format } = {}) {
+                      { withRatio = false, ratios = true, format = perCall, cell } = {}) {
+  cell ??= format;
   const of = (bench, allocator) => { const r = find(bench, allocator); return r ? value(r) : NaN; };
   const shown = benches.filter((bench) => allocators.some((a) => Number.isFinite(of(bench, a))));
   if (!shown.length) return null;
@@ -75,20 +76,22 @@ function finder(results, target, measure) {
   return (bench, allocator) => index.get(`${bench}|${allocator}`);
 }
 
-function instructionsSection(results, target, allocators, benches, heading, detail) {
+// A measure's tables for one target: heading, what is counted, per call
+// over all kinds (× the first baseline), and with detail one table per kind.
+// Returns the lines and what the tables showed, for more lines after them.
+function measureTables(results, target, measure, { allocators, benches, heading, title, what, value, kindValue, kindCell, detail }) {
   const out = [];
   const say = (text = '') => out.push(text);
-  const find = finder(results, target, 'instructions');
+  const find = finder(results, target, measure);
   const shown = allocators.filter((a) => benches.some((b) => find(b, a)));
-  if (!shown.length) return out;
+  if (!shown.length) return { out, find, shown };
   const ratioTo = BASELINES.find((b) => shown.includes(b));
-  if (heading) say(`${heading} Allocator instructions per call, ${target}`), say();
-  say(`Instructions inside the allocator's calls (${INSTRUCTIONS_METHOD[target]}) in one warm timed pass ÷ the calls ` +
-      `the harness made; all kinds of call${ratioTo ? ` (× ${ratioTo}'s)` : ''}:`);
+  if (heading) say(`${heading} ${title}, ${target}`), say();
+  say(`${what}; all kinds of call${ratioTo ? ` (× ${ratioTo}'s)` : ''}:`);
   say();
-  say(perCallTable(find, benches, shown, instructionsPerCall, { withRatio: true }));
+  say(perCallTable(find, benches, shown, value, { withRatio: true }));
   for (const kind of detail ? CALL_KINDS : []) {
-    const text = perCallTable(find, benches, shown, kindInstructions(kind));
+    const text = perCallTable(find, benches, shown, kindValue(kind), { cell: kindCell?.(kind) });
     if (!text) continue;
     say();
     say(`${kind}:`);
@@ -96,49 +99,40 @@ function instructionsSection(results, target, allocators, benches, heading, deta
     say(text);
   }
   say();
-  say('Share of the pass: allocator instructions ÷ all instructions of the pass; ceiling = pass ÷ harness part, how ' +
-      'much faster the pass could run if the allocator took no instructions at all (Amdahl\'s law in instructions; ' +
-      'caches and branches left out):');
-  say();
-  say(table(['workload', ...shown], benches.filter((b) => shown.some((a) => find(b, a))).map((bench) =>
+  return { out, find, shown };
+}
+
+function instructionsSection(results, target, allocators, benches, heading, detail) {
+  const { out, find, shown } = measureTables(results, target, 'instructions', {
+    allocators, benches, heading, detail, title: 'Allocator instructions per call',
+    what: `Instructions inside the allocator's calls (${INSTRUCTIONS_METHOD[target]}) in one warm timed pass ÷ the ` +
+          'calls the harness made',
+    value: instructionsPerCall, kindValue: kindInstructions,
+  });
+  if (!shown.length) return out;
+  out.push('Share of the pass: allocator instructions ÷ all instructions of the pass; ceiling = pass ÷ harness part, ' +
+           'how much faster the pass could run if the allocator took no instructions at all (Amdahl\'s law in ' +
+           'instructions; caches and branches left out):', '');
+  out.push(table(['workload', ...shown], benches.filter((b) => shown.some((a) => find(b, a))).map((bench) =>
     [bench, ...shown.map((a) => {
       const r = find(bench, a);
       if (!r) return '–';
       const share = instructions(r) / r.passInstructions;
       return `${fixed(100 * share, 0)}% / ${fixed(1 / (1 - share), 2)}×`;
-    })])));
-  say();
+    })])), '');
   return out;
 }
 
 function trafficSection(results, target, allocators, benches, heading, detail) {
-  const out = [];
-  const say = (text = '') => out.push(text);
-  const find = finder(results, target, 'traffic');
-  const shown = allocators.filter((a) => benches.some((b) => find(b, a)));
-  if (!shown.length) return out;
-  const ratioTo = BASELINES.find((b) => shown.includes(b));
-  if (heading) say(`${heading} Memory traffic per call, ${target}`), say();
-  say('Bytes the allocator\'s own code loads and stores per call (its sources compiled with ' +
-      '`-fsanitize-coverage=trace-loads,trace-stores`; bulk copies and fills such as realloc\'s memcpy are not ' +
-      `counted), one warm timed pass; all kinds of call${ratioTo ? ` (× ${ratioTo}'s)` : ''}:`);
-  say();
-  say(perCallTable(find, benches, shown, trafficPerCall, { withRatio: true }));
-  say();
-  if (!detail) return out;
-  say('By kind of call, bytes loaded + stored:');
-  for (const kind of CALL_KINDS) {
-    const text = perCallTable(find, benches, shown, kindTraffic(kind), {
-      cell: (v, r) => `${perCall(r.kinds[kind].loadBytes / r.kinds[kind].calls)} + ${perCall(r.kinds[kind].storeBytes / r.kinds[kind].calls)}`,
-    });
-    if (!text) continue;
-    say();
-    say(`${kind}:`);
-    say();
-    say(text);
-  }
-  say();
-  return out;
+  return measureTables(results, target, 'traffic', {
+    allocators, benches, heading, detail, title: 'Memory traffic per call',
+    what: 'Bytes the allocator\'s own code loads and stores per call (its sources compiled with ' +
+          '`-fsanitize-coverage=trace-loads,trace-stores`; bulk copies and fills such as realloc\'s memcpy are not ' +
+          'counted; by kind: loaded + stored), one warm timed pass',
+    value: trafficPerCall, kindValue: kindTraffic,
+    kindCell: (kind) => (v, r) => `${perCall(r.kinds[kind].loadBytes / r.kinds[kind].calls)} + ` +
+                                  `${perCall(r.kinds[kind].storeBytes / r.kinds[kind].calls)}`,
+  }).out;
 }
 
 // Per benchmark and allocator, wasm64's traffic per call ÷ wasm32's.
