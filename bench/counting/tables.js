@@ -10,6 +10,10 @@
 'use strict';
 
 const CALL_KINDS = ['malloc', 'calloc', 'memalign', 'realloc', 'free'];
+// The order allocators are shown in, here and in the report.
+const ALLOCATOR_ORDER = ['lmalloc', 'lmalloc_nochecks', 'dlmalloc', 'emmalloc', 'bump', 'glibc', 'mimalloc', 'jemalloc', 'tcmalloc'];
+const sortAllocators = (list) => [...new Set(list)].sort((a, b) =>
+  (ALLOCATOR_ORDER.indexOf(a) + 1 || 99) - (ALLOCATOR_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
 const BASELINES = ['dlmalloc', 'mimalloc'];
 const INSTRUCTIONS_METHOD = {
   native: 'x86-64 instructions, callgrind',
@@ -182,5 +186,5 @@ function targetTables(results, target, { allocators, benches }) {
 }
 
 module.exports = {
-  CALL_KINDS, countTables, targetTables, widthSection, widthRatios, instructionsPerCall, trafficPerCall, geomean,
+  CALL_KINDS, sortAllocators, countTables, targetTables, widthSection, widthRatios, instructionsPerCall, trafficPerCall, geomean,
 };

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
-const { targetTables, widthSection, widthRatios, instructionsPerCall, trafficPerCall } =
+const { sortAllocators, targetTables, widthSection, widthRatios, instructionsPerCall, trafficPerCall } =
   createRequire(import.meta.url)('../counting/tables.js');
 
 const [reportDir, repoRoot] = process.argv.slice(2);
@@ -32,7 +32,6 @@ const chartDir = path.join(reportDir, 'charts');
 fs.mkdirSync(chartDir, { recursive: true });
 
 const TARGETS = ['native', 'wasm32', 'wasm64'];
-const ALLOCATOR_ORDER = ['lmalloc', 'lmalloc_nochecks', 'dlmalloc', 'emmalloc', 'bump', 'glibc', 'mimalloc', 'jemalloc', 'tcmalloc'];
 const WORKLOAD_ORDER = ['lifo_small', 'random_small', 'mixed_lifetimes', 'realloc_vectors', 'large_blocks', 'tree_list'];
 const SEAM_ALLOCATORS = new Set(['lmalloc', 'lmalloc_nochecks', 'dlmalloc', 'emmalloc', 'bump']);
 
@@ -118,8 +117,6 @@ const counts = exists(countsFile) ? readJson(countsFile).counts : [];
 const countOf = (target, measure, allocator, bench) =>
   counts.find((c) => c.target === target && c.measure === measure && c.allocator === allocator && c.bench === bench);
 const get = (target, allocator, bench) => byKey.get(`${target}|${allocator}|${bench}`);
-const sortAllocators = (list) => [...new Set(list)].sort((a, b) =>
-  (ALLOCATOR_ORDER.indexOf(a) + 1 || 99) - (ALLOCATOR_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
 const sortBenches = (list) => [...new Set(list)].sort((a, b) => {
   const rank = (name) => (WORKLOAD_ORDER.includes(name) ? WORKLOAD_ORDER.indexOf(name) : 50 + (name.startsWith('replay:') ? 0 : 1));
   return rank(a) - rank(b) || a.localeCompare(b);
@@ -455,7 +452,7 @@ if (problems.length) {
 line('## Files');
 line();
 line('- `raw/<target>.json`: every run of a target in one google-benchmark JSON file; compare two with ' +
-     '`python3 /usr/share/benchmark/compare.py benchmarks raw/wasm32.json raw/wasm64.json`, or two allocators ' +
+     '`/usr/bin/python3 /usr/share/benchmark/compare.py benchmarks raw/wasm32.json raw/wasm64.json`, or two allocators ' +
      'with `compare.py filters raw/wasm32.json random_small/dlmalloc random_small/lmalloc`.');
 line('- `raw/<target>/<allocator>/<workload>.json`: the individual runs; `raw/logs/`: their output; ' +
      '`raw/growth/`, `raw/codesize.json`, `raw/run.json`.');
