@@ -2,6 +2,7 @@
 #include "driver.h"
 
 #include "allocators/allocator.h"
+#include "counting/counting.h"
 #include "harness.h"
 #include "workloads.h"
 
@@ -9,11 +10,26 @@
 #error "BENCH_TARGET_NAME (native, wasm32 or wasm64) must come from the build"
 #endif
 
+/* Natively, bench/count runs callgrind with instrumentation off until the
+ * measured pass (--instr-atstart=no): set-up and cold pass run at valgrind's
+ * base speed. Outside valgrind these are a few instructions per pass. */
+#if defined(__x86_64__) && defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define PROFILE_PASS_BEGIN() CALLGRIND_START_INSTRUMENTATION
+#define PROFILE_PASS_END() CALLGRIND_STOP_INSTRUMENTATION
+#endif
+#endif
+#ifndef PROFILE_PASS_BEGIN
+#define PROFILE_PASS_BEGIN() ((void)0)
+#define PROFILE_PASS_END() ((void)0)
+#endif
+
 static bench_run current_run;
 static const bench_instance *current_instance;
 static bench_usage usage_start, usage_after_cold;
 static uint64_t cold_pass_ns;
-static uint64_t last_pass_ops;     /* allocator calls of the latest pass */
+static uint64_t last_pass_calls[BENCH_CALL_KINDS];   /* allocator calls of the latest pass */
 static int allocator_started;
 
 const char *bench_allocator(void) { return bench_allocator_name; }
@@ -182,17 +198,64 @@ void bench_instance_prepare(const bench_options *options, const bench_instance *
     bench_allocator_usage(&usage_start);
     /* The cold pass: the heap grows here; it is also the warm-up. */
     cold_pass_ns = instance->work->pass(&current_run);
-    last_pass_ops = current_run.ops;
+    for (int kind = 0; kind < BENCH_CALL_KINDS; kind++)
+        last_pass_calls[kind] = current_run.calls[kind];
     instance->work->finish(&current_run);
     bench_allocator_reset();
     bench_allocator_usage(&usage_after_cold);
 }
 
+/* What the counting builds counted in the latest pass (counting/counting.h). */
+typedef struct pass_counts {
+    uint64_t wasm[BENCH_WASM_COUNTS];
+    bench_traffic traffic[BENCH_CALL_KINDS];
+    int traffic_counted;
+} pass_counts;
+
+static pass_counts last_pass_counts;
+
+static void counts_take(pass_counts *counts)
+{
+    for (unsigned which = 0; which < BENCH_WASM_COUNTS; which++)
+        counts->wasm[which] = bench_wasm_count(which);
+    counts->traffic_counted = bench_traffic_read(counts->traffic);
+}
+
+static void counts_since(const pass_counts *before, const pass_counts *after, pass_counts *out)
+{
+    for (unsigned which = 0; which < BENCH_WASM_COUNTS; which++)
+        out->wasm[which] = after->wasm[which] - before->wasm[which];
+    for (int kind = 0; kind < BENCH_CALL_KINDS; kind++) {
+        out->traffic[kind].loads = after->traffic[kind].loads - before->traffic[kind].loads;
+        out->traffic[kind].load_bytes = after->traffic[kind].load_bytes - before->traffic[kind].load_bytes;
+        out->traffic[kind].stores = after->traffic[kind].stores - before->traffic[kind].stores;
+        out->traffic[kind].store_bytes = after->traffic[kind].store_bytes - before->traffic[kind].store_bytes;
+    }
+    out->traffic_counted = after->traffic_counted;
+}
+
+__attribute__((noinline)) uint64_t bench_measured_pass(void)
+{
+    return current_instance->work->pass(&current_run);
+}
+
 uint64_t bench_instance_pass(uint64_t *ops)
 {
-    uint64_t ops_before = current_run.ops;
-    uint64_t elapsed = current_instance->work->pass(&current_run);
-    *ops = last_pass_ops = current_run.ops - ops_before;
+    uint64_t calls_before[BENCH_CALL_KINDS];
+    for (int kind = 0; kind < BENCH_CALL_KINDS; kind++)
+        calls_before[kind] = current_run.calls[kind];
+    pass_counts counts_before, counts_after;
+    counts_take(&counts_before);
+    PROFILE_PASS_BEGIN();
+    uint64_t elapsed = bench_measured_pass();
+    PROFILE_PASS_END();
+    counts_take(&counts_after);
+    counts_since(&counts_before, &counts_after, &last_pass_counts);
+    *ops = 0;
+    for (int kind = 0; kind < BENCH_CALL_KINDS; kind++) {
+        last_pass_calls[kind] = current_run.calls[kind] - calls_before[kind];
+        *ops += last_pass_calls[kind];
+    }
     current_instance->work->finish(&current_run);
     bench_allocator_reset();
     return elapsed;
@@ -202,7 +265,13 @@ void bench_instance_counters(bench_counters *out)
 {
     bench_usage usage;
     bench_allocator_usage(&usage);
-    out->ops_per_pass = (double)last_pass_ops;
+    out->malloc_calls = (double)last_pass_calls[BENCH_MALLOC];
+    out->calloc_calls = (double)last_pass_calls[BENCH_CALLOC];
+    out->memalign_calls = (double)last_pass_calls[BENCH_MEMALIGN];
+    out->realloc_calls = (double)last_pass_calls[BENCH_REALLOC];
+    out->free_calls = (double)last_pass_calls[BENCH_FREE];
+    out->ops_per_pass = out->malloc_calls + out->calloc_calls + out->memalign_calls
+                        + out->realloc_calls + out->free_calls;
     out->peak_live_bytes = (double)current_run.peak_live_bytes;
     out->footprint_bytes = (double)usage.footprint_bytes;
     out->footprint_ratio = current_run.peak_live_bytes > 0
@@ -217,6 +286,39 @@ void bench_instance_counters(bench_counters *out)
     out->verify_failures = (double)current_run.verify_failures;
     out->out_of_memory = (double)current_run.out_of_memory;
     out->alignment = (double)bench_allocator_alignment;
+}
+
+size_t bench_extra_counters(bench_extra_counter *out, size_t capacity)
+{
+    static char names[BENCH_MAX_EXTRA_COUNTERS][40];
+    size_t count = 0;
+#define EXTRA(format, kind_name, number)                                          \
+    do {                                                                          \
+        if (count < capacity && count < BENCH_MAX_EXTRA_COUNTERS) {               \
+            str_fmt(names[count], sizeof names[count], format, kind_name);        \
+            out[count].name = names[count];                                       \
+            out[count].value = (double)(number);                                  \
+            count++;                                                              \
+        }                                                                         \
+    } while (0)
+    const pass_counts *counts = &last_pass_counts;
+    if (counts->wasm[BENCH_WASM_PASS_INSTRUCTIONS] > 0) {
+        EXTRA("instructions_%s", "pass", counts->wasm[BENCH_WASM_PASS_INSTRUCTIONS]);
+        for (int kind = 0; kind < BENCH_CALL_KINDS; kind++) {
+            EXTRA("instructions_%s", bench_call_names[kind], counts->wasm[kind]);
+            EXTRA("instruction_calls_%s", bench_call_names[kind], counts->wasm[BENCH_CALL_KINDS + kind]);
+        }
+    }
+    if (counts->traffic_counted) {
+        for (int kind = 0; kind < BENCH_CALL_KINDS; kind++) {
+            EXTRA("loads_%s", bench_call_names[kind], counts->traffic[kind].loads);
+            EXTRA("load_bytes_%s", bench_call_names[kind], counts->traffic[kind].load_bytes);
+            EXTRA("stores_%s", bench_call_names[kind], counts->traffic[kind].stores);
+            EXTRA("store_bytes_%s", bench_call_names[kind], counts->traffic[kind].store_bytes);
+        }
+    }
+#undef EXTRA
+    return count;
 }
 
 void bench_print_summary(const bench_instance *instance, double ops_per_second, const bench_counters *counters)

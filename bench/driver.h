@@ -47,6 +47,11 @@ typedef struct bench_instance {
 /* Result counters of one benchmark, filled by bench_instance_counters. */
 typedef struct bench_counters {
     double ops_per_pass;
+    double malloc_calls;        /* ops_per_pass by kind */
+    double calloc_calls;
+    double memalign_calls;
+    double realloc_calls;
+    double free_calls;
     double peak_live_bytes;
     double footprint_bytes;
     double footprint_ratio;     /* footprint / peak live requested bytes */
@@ -63,7 +68,8 @@ typedef struct bench_counters {
 } bench_counters;
 
 #define BENCH_COUNTER_NAMES \
-    X(ops_per_pass) X(peak_live_bytes) X(footprint_bytes) X(footprint_ratio) X(footprint_kind) \
+    X(ops_per_pass) X(malloc_calls) X(calloc_calls) X(memalign_calls) X(realloc_calls) X(free_calls) \
+    X(peak_live_bytes) X(footprint_bytes) X(footprint_ratio) X(footprint_kind) \
     X(grow_calls) X(grow_ns) X(grow_calls_cold) X(grow_ns_cold) X(cold_pass_ns) X(grow_timed) \
     X(verify_failures) X(out_of_memory) X(alignment)
 
@@ -72,11 +78,28 @@ typedef struct bench_counters {
 size_t bench_parse_args(int argc, char **argv, bench_options *options,
                         bench_instance *instances, size_t capacity);
 
+/* Counts only the counting builds of bench/count keep, for the latest pass
+ * (counting/counting.h): wasm instructions ("instructions_pass",
+ * "instructions_<kind>", "instruction_calls_<kind>") and the allocator's
+ * memory traffic ("loads_<kind>", "load_bytes_<kind>", "stores_<kind>",
+ * "store_bytes_<kind>"). None in the timed programs. */
+#define BENCH_MAX_EXTRA_COUNTERS 40
+typedef struct bench_extra_counter {
+    const char *name;
+    double value;
+} bench_extra_counter;
+size_t bench_extra_counters(bench_extra_counter *out, size_t capacity);
+
 /* Set-up, allocator start (first time), cold pass, finish. */
 void bench_instance_prepare(const bench_options *options, const bench_instance *instance);
 /* One timed pass of the prepared instance: returns its nanoseconds and the
  * allocator calls it made; finishes and resets the allocator untimed. */
 uint64_t bench_instance_pass(uint64_t *ops);
+/* The timed pass itself, inside bench_instance_pass and nothing else: a
+ * profiler that collects only this function (callgrind's --toggle-collect,
+ * as bench/count does) sees exactly the passes that are timed. Returns the
+ * pass's nanoseconds. */
+uint64_t bench_measured_pass(void);
 void bench_instance_counters(bench_counters *out);
 /* Reports the last instance's verification failures on stderr, flushes
  * output, and returns the failures of all instances (0: all verified). */

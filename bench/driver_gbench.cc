@@ -23,6 +23,10 @@ void counters_set(benchmark::State &state, const bench_counters &counters)
 #define X(field) state.counters[#field] = benchmark::Counter(counters.field);
     BENCH_COUNTER_NAMES
 #undef X
+    bench_extra_counter extras[BENCH_MAX_EXTRA_COUNTERS];
+    size_t extra_count = bench_extra_counters(extras, BENCH_MAX_EXTRA_COUNTERS);
+    for (size_t index = 0; index < extra_count; index++)
+        state.counters[extras[index].name] = benchmark::Counter(extras[index].value);
 }
 
 void run_instance(benchmark::State &state, const bench_instance *instance)

@@ -61,6 +61,10 @@ static void json_row(const bench_instance *instance, size_t family, const char *
 #define X(field) json_number(#field, counters->field);
     BENCH_COUNTER_NAMES
 #undef X
+    bench_extra_counter extras[BENCH_MAX_EXTRA_COUNTERS];
+    size_t extra_count = bench_extra_counters(extras, BENCH_MAX_EXTRA_COUNTERS);
+    for (size_t index = 0; index < extra_count; index++)
+        json_number(extras[index].name, extras[index].value);
     json_number("items_per_second", items_per_second);
     out_str(&json_out, "\n    }");
 }

@@ -46,7 +46,7 @@ static void verify_fail(bench_run *run, const char *what, const void *ptr, size_
     if (run->verify_failures++ == 0) {
         str_fmt(run->first_failure, sizeof run->first_failure,
                 "%s (block %U of %Z bytes, %U allocator calls into the pass)",
-                what, (uint64_t)(uintptr_t)ptr, size, run->ops);
+                what, (uint64_t)(uintptr_t)ptr, size, run_calls_total(run));
     }
 }
 
@@ -119,6 +119,16 @@ static int zero_check(const bench_run *run, const unsigned char *block, size_t s
 
 /* ------------------------------------------------------- checked allocator */
 
+const char *const bench_call_names[BENCH_CALL_KINDS] = { "malloc", "calloc", "memalign", "realloc", "free" };
+
+uint64_t run_calls_total(const bench_run *run)
+{
+    uint64_t total = 0;
+    for (int kind = 0; kind < BENCH_CALL_KINDS; kind++)
+        total += run->calls[kind];
+    return total;
+}
+
 static inline void live_add(bench_run *run, uint64_t size)
 {
     run->live_bytes += size;
@@ -166,7 +176,7 @@ static void *block_taken(bench_run *run, unsigned char *block, size_t size, uint
 static void *checked_malloc(bench_run *run, size_t size, uint64_t *tag)
 {
     unsigned char *block = bench_malloc(size);
-    run->ops++;
+    run->calls[BENCH_MALLOC]++;
     if (!block_accept(run, block, size, 0))
         return NULL;
     return block_taken(run, block, size, tag);
@@ -175,7 +185,7 @@ static void *checked_malloc(bench_run *run, size_t size, uint64_t *tag)
 static void *checked_calloc(bench_run *run, size_t count, size_t size, uint64_t *tag)
 {
     unsigned char *block = bench_calloc(count, size);
-    run->ops++;
+    run->calls[BENCH_CALLOC]++;
     size_t total = count * size;
     if (!block_accept(run, block, total, 0))
         return NULL;
@@ -187,7 +197,7 @@ static void *checked_calloc(bench_run *run, size_t count, size_t size, uint64_t 
 static void *checked_memalign(bench_run *run, size_t alignment, size_t size, uint64_t *tag)
 {
     unsigned char *block = bench_memalign(alignment, size);
-    run->ops++;
+    run->calls[BENCH_MEMALIGN]++;
     if (!block_accept(run, block, size, alignment))
         return NULL;
     return block_taken(run, block, size, tag);
@@ -201,7 +211,7 @@ static void checked_free(bench_run *run, void *block, size_t size, uint64_t tag)
         run->live_bytes -= size;
     }
     bench_free(block);
-    run->ops++;
+    run->calls[BENCH_FREE]++;
 }
 
 /* Grows or shrinks a block; the tag stays, the pattern is checked over the
@@ -212,7 +222,7 @@ static void *checked_realloc(bench_run *run, void *block, size_t old_size, size_
     if (block == NULL)
         return checked_malloc(run, new_size, tag);
     unsigned char *moved = bench_realloc(block, new_size);
-    run->ops++;
+    run->calls[BENCH_REALLOC]++;
     if (!block_accept(run, moved, new_size, 0))
         return NULL;
     size_t kept = old_size < new_size ? old_size : new_size;
@@ -540,7 +550,7 @@ static uint64_t tree_pass(bench_run *run)
             verify_fail(run, "tree payload changed", node->payload, node->payload_size);
         list_cell *next = cell->next;
         bench_free(cell);
-        run->ops++;
+        run->calls[BENCH_FREE]++;
         run->live_bytes -= sizeof *cell;
         cell = next;
     }
@@ -560,7 +570,7 @@ static uint64_t tree_pass(bench_run *run)
             tree_stack[depth++] = node->right;
         checked_free(run, node->payload, node->payload_size, node->payload_tag);
         bench_free(node);
-        run->ops++;
+        run->calls[BENCH_FREE]++;
         run->live_bytes -= sizeof *node;
     }
     return bench_now_ns() - started;

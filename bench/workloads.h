@@ -13,13 +13,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The kinds of allocator call a pass makes, counted apart: per-call costs
+ * (bench/count) divide by them. */
+typedef enum bench_call {
+    BENCH_MALLOC, BENCH_CALLOC, BENCH_MEMALIGN, BENCH_REALLOC, BENCH_FREE, BENCH_CALL_KINDS
+} bench_call;
+
+/* "malloc", "calloc", "memalign", "realloc", "free", indexed by bench_call. */
+extern const char *const bench_call_names[BENCH_CALL_KINDS];
+
 typedef struct bench_run {
     /* Settings, from the command line. */
     uint64_t seed;
     double scale;            /* multiplies the work in one pass */
     int full_verify;         /* 1: write and check every byte; 0: sparse (see workloads.c) */
     /* Counters the workloads keep. */
-    uint64_t ops;            /* allocator calls: malloc, calloc, memalign, realloc, free */
+    uint64_t calls[BENCH_CALL_KINDS];   /* allocator calls, by kind */
     uint64_t live_bytes;     /* requested bytes of the blocks live now */
     uint64_t peak_live_bytes;
     uint64_t verify_failures;
@@ -39,6 +48,9 @@ typedef struct workload {
     /* Untimed: frees what a pass left live (a trace's never-freed blocks). */
     void (*finish)(bench_run *run);
 } workload;
+
+/* All allocator calls so far, of every kind. */
+uint64_t run_calls_total(const bench_run *run);
 
 extern const workload bench_workloads[];
 extern const size_t bench_workload_count;

@@ -27,9 +27,10 @@ APT_BUILD=(
 APT_TEST=(
     wabt valgrind
 )
-# Benchmarks: google-benchmark natively, the system allocators compared with.
+# Benchmarks: google-benchmark natively (and scipy for its compare.py), the
+# system allocators compared with.
 APT_BENCH=(
-    libbenchmark-dev libbenchmark-tools
+    libbenchmark-dev libbenchmark-tools python3-scipy
     libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev
 )
 # Anything else a part of the project needs.

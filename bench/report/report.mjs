@@ -2,7 +2,10 @@
 //   report/raw/<target>.json   every run of a target merged into one
 //                              google-benchmark JSON (compare.py reads it)
 //   report/summary.md          per-target tables, ratios to dlmalloc, the
-//                              machine and versions, issue 6's goals
+//                              machine and versions, the goals at a glance,
+//                              bench/count's counts, real clients
+//   report/benchres.csv        every result in mimalloc-bench's benchres.csv
+//                              shape, to merge with that suite's results
 //   report/charts/*.svg        Vega-Lite charts rendered to SVG
 //   report/index.html          the summary and the charts on one page
 //
@@ -16,6 +19,9 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 
+const { sortAllocators, targetTables, widthSection, widthRatios, instructionsPerCall, trafficPerCall } =
+  createRequire(import.meta.url)('../counting/tables.js');
+
 const [reportDir, repoRoot] = process.argv.slice(2);
 if (!reportDir || !repoRoot) {
   console.error('usage: node report.mjs <report-dir> <repo-root>');
@@ -26,7 +32,6 @@ const chartDir = path.join(reportDir, 'charts');
 fs.mkdirSync(chartDir, { recursive: true });
 
 const TARGETS = ['native', 'wasm32', 'wasm64'];
-const ALLOCATOR_ORDER = ['lmalloc', 'lmalloc_nochecks', 'dlmalloc', 'emmalloc', 'bump', 'glibc', 'mimalloc', 'jemalloc', 'tcmalloc'];
 const WORKLOAD_ORDER = ['lifo_small', 'random_small', 'mixed_lifetimes', 'realloc_vectors', 'large_blocks', 'tree_list'];
 const SEAM_ALLOCATORS = new Set(['lmalloc', 'lmalloc_nochecks', 'dlmalloc', 'emmalloc', 'bump']);
 
@@ -74,12 +79,15 @@ for (const target of TARGETS) {
         target, allocator, bench,
         ops: pick.items_per_second,
         footprint: pick.footprint_ratio,
+        footprintBytes: pick.footprint_bytes,
         footprintKind: pick.footprint_kind,
         peakLive: pick.peak_live_bytes,
         growCalls: pick.grow_calls_cold,
         growNs: pick.grow_ns_cold,
         growTimed: pick.grow_timed,
         coldNs: pick.cold_pass_ns,
+        passNs: pick.real_time,
+        cpuNs: pick.cpu_time,
         verifyFailures: pick.verify_failures,
         outOfMemory: pick.out_of_memory,
       });
@@ -93,9 +101,22 @@ for (const [target, data] of Object.entries(merged)) {
 }
 
 const byKey = new Map(results.map((r) => [`${r.target}|${r.allocator}|${r.bench}`, r]));
+
+// mimalloc-bench's benchres.csv: space-separated, one line per result (see the
+// Files section of the summary for what each column holds here).
+const seconds = (ns) => (Number.isFinite(ns) ? (ns / 1e9).toFixed(6) : '0');
+fs.writeFileSync(path.join(reportDir, 'benchres.csv'), [
+  '# benchmark allocator elapsed rss user sys page-faults page-reclaims',
+  ...results.map((r) => [`${r.target}/${r.bench}`, r.allocator, seconds(r.passNs),
+    Math.round((r.footprintBytes ?? 0) / 1024), seconds(r.cpuNs), 0, 0, 0].join(' ')),
+].join('\n') + '\n');
+
+// bench/count's counts (raw/counts.json, when bench/run counted).
+const countsFile = path.join(rawDir, 'counts.json');
+const counts = exists(countsFile) ? readJson(countsFile).counts : [];
+const countOf = (target, measure, allocator, bench) =>
+  counts.find((c) => c.target === target && c.measure === measure && c.allocator === allocator && c.bench === bench);
 const get = (target, allocator, bench) => byKey.get(`${target}|${allocator}|${bench}`);
-const sortAllocators = (list) => [...new Set(list)].sort((a, b) =>
-  (ALLOCATOR_ORDER.indexOf(a) + 1 || 99) - (ALLOCATOR_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
 const sortBenches = (list) => [...new Set(list)].sort((a, b) => {
   const rank = (name) => (WORKLOAD_ORDER.includes(name) ? WORKLOAD_ORDER.indexOf(name) : 50 + (name.startsWith('replay:') ? 0 : 1));
   return rank(a) - rank(b) || a.localeCompare(b);
@@ -165,7 +186,7 @@ line(`**Verification:** ${results.length} runs; ` +
      (problems.length ? ` Unreadable results: ${problems.join('; ')}.` : ''));
 line();
 
-// Goals of issue 6, as far as this run measures them.
+// The goals, as far as this run measures them.
 function goals() {
   const out = [];
   const ratio = (target, allocator, base, bench) => {
@@ -212,6 +233,18 @@ function goals() {
   if (sizes.wasm32?.lmalloc !== undefined) {
     out.push(['5. code size wasm32: ≤ 4096 bytes', `${sizes.wasm32.lmalloc} bytes (dlmalloc ${sizes.wasm32.dlmalloc ?? '–'})`]);
   }
+  const instructionRatio = (base) => geomean(benchesOf('native').map((b) => {
+    const a = countOf('native', 'instructions', 'lmalloc', b), c = countOf('native', 'instructions', base, b);
+    return a && c ? instructionsPerCall(a) / instructionsPerCall(c) : NaN;
+  }));
+  if (counts.some((c) => c.measure === 'instructions' && c.target === 'native' && c.allocator === 'lmalloc')) {
+    const worst = Math.max(...benchesOf('native').map((b) => {
+      const a = countOf('native', 'instructions', 'lmalloc', b), c = countOf('native', 'instructions', 'dlmalloc', b);
+      return a && c ? instructionsPerCall(a) / instructionsPerCall(c) : -Infinity;
+    }));
+    out.push(['allocator instructions per call (native): geomean ≤ 1.25× mimalloc\'s, ≤ 1.0× dlmalloc\'s on every workload',
+      `${fmt(instructionRatio('mimalloc'))}× mimalloc's, ${fmt(instructionRatio('dlmalloc'))}× dlmalloc's (worst ${fmt(worst)}×)`]);
+  }
   for (const target of targetsRun) {
     if (!allocatorsOf(target).includes('lmalloc_nochecks')) continue;
     const costs = benchesOf(target).map((b) => (get(target, 'lmalloc', b)?.ops ?? NaN) / (get(target, 'lmalloc_nochecks', b)?.ops ?? NaN));
@@ -222,7 +255,7 @@ function goals() {
 }
 const goalRows = goals();
 if (goalRows.length) {
-  line('## Issue 6 goals at a glance (lmalloc)');
+  line('## Goals at a glance (lmalloc)');
   line();
   table(['goal', 'this run'], goalRows, ['l', 'l']);
 }
@@ -248,6 +281,13 @@ for (const target of targetsRun) {
       (get(target, allocator, bench)?.ops ?? NaN) / (get(target, 'dlmalloc', bench)?.ops ?? NaN))))}×**`)]);
   }
   table(['workload', ...allocators], rows);
+
+  // What the allocator does per call, counted (bench/count): instructions and traffic.
+  const counted = targetTables(counts, target, { allocators: sortAllocators(counts.map((c) => c.allocator)), benches });
+  if (counted) {
+    line(counted);
+    line();
+  }
 
   line('Footprint: memory taken past the heap start ÷ peak live bytes requested' +
        (allocators.some((a) => !SEAM_ALLOCATORS.has(a)) ? ' (system allocators†: peak resident-set growth instead)' : '') + ':');
@@ -294,6 +334,52 @@ if (targetsRun.includes('wasm32') && targetsRun.includes('wasm64')) {
     'wasm64 ÷ wasm32 (time)', false, allocators, benches));
   charts.push(barChart('pointer-width-footprint', 'wasm64 footprint ÷ wasm32 footprint', points.filter((p) => p.measure === 'footprint'),
     'wasm64 ÷ wasm32 (footprint)', false, allocators, benches));
+}
+
+// Memory traffic: where a layout's dependence on the pointer width shows.
+const width = widthSection(counts, sortAllocators(counts.map((c) => c.allocator)), sortBenches(counts.map((c) => c.bench)), '##');
+if (width.length) {
+  for (const text of width) line(text);
+  const ratios = widthRatios(counts, sortAllocators(counts.map((c) => c.allocator)), sortBenches(counts.map((c) => c.bench)));
+  const allocators = sortAllocators(ratios.map((r) => r.allocator));
+  charts.push(barChart('traffic-width', 'memory traffic per call, wasm64 ÷ wasm32',
+    ratios.map((r) => ({ workload: r.bench, allocator: r.allocator, value: r.ratio })),
+    'wasm64 ÷ wasm32 (bytes per call)', false, allocators, sortBenches(ratios.map((r) => r.bench))));
+}
+for (const target of targetsRun) {
+  const points = counts.filter((c) => c.target === target && c.measure === 'traffic')
+    .map((c) => ({ workload: c.bench, allocator: c.allocator, value: trafficPerCall(c) }));
+  if (points.length) {
+    charts.push(barChart(`traffic-${target}`, `${target}: bytes the allocator loads and stores per call (log scale)`,
+      points, 'bytes per call', true, sortAllocators(points.map((p) => p.allocator)), sortBenches(points.map((p) => p.workload))));
+  }
+  const instructionPoints = counts.filter((c) => c.target === target && c.measure === 'instructions')
+    .map((c) => ({ workload: c.bench, allocator: c.allocator, value: instructionsPerCall(c) }));
+  if (instructionPoints.length) {
+    charts.push(barChart(`instructions-${target}`, `${target}: allocator instructions per call (log scale)`,
+      instructionPoints, 'instructions per call', true, sortAllocators(instructionPoints.map((p) => p.allocator)),
+      sortBenches(instructionPoints.map((p) => p.workload))));
+  }
+}
+
+// Real clients: programs built against lmalloc and against their toolchain's
+// own allocator (raw/clients.json; see bench/README.md for its shape).
+const clientsFile = path.join(rawDir, 'clients.json');
+if (exists(clientsFile)) {
+  const runs = readJson(clientsFile).clients ?? [];
+  const baseOf = (r) => runs.find((b) => b.baseline && b.client === r.client && b.target === r.target && b.engine === r.engine);
+  line('## Real clients');
+  line();
+  line('Whole programs built once with lmalloc and once with their toolchain\'s own allocator: wall time (× the ' +
+       'toolchain allocator\'s), the final `memory.buffer.byteLength`, and the calls that grew memory:');
+  line();
+  table(['client', 'target', 'engine', 'allocator', 'wall time', 'memory', 'growth calls'], runs.map((r) => {
+    const base = baseOf(r);
+    return [r.client, r.target ?? '–', r.engine ?? '–', `${r.allocator}${r.baseline ? ' (toolchain)' : ''}`,
+      `${fmt(r.wall_ms, 1)} ms${base && !r.baseline ? ` (${fmt(r.wall_ms / base.wall_ms)}×)` : ''}`,
+      `${fmt(r.memory_bytes / 2 ** 20, 1)} MiB${base && !r.baseline ? ` (${fmt(r.memory_bytes / base.memory_bytes)}×)` : ''}`,
+      `${r.grow_calls ?? '–'}`];
+  }), ['l', 'l', 'l', 'l']);
 }
 
 // Code size.
@@ -366,10 +452,15 @@ if (problems.length) {
 line('## Files');
 line();
 line('- `raw/<target>.json`: every run of a target in one google-benchmark JSON file; compare two with ' +
-     '`python3 /usr/share/benchmark/compare.py benchmarks raw/wasm32.json raw/wasm64.json`, or two allocators ' +
+     '`/usr/bin/python3 /usr/share/benchmark/compare.py benchmarks raw/wasm32.json raw/wasm64.json`, or two allocators ' +
      'with `compare.py filters raw/wasm32.json random_small/dlmalloc random_small/lmalloc`.');
 line('- `raw/<target>/<allocator>/<workload>.json`: the individual runs; `raw/logs/`: their output; ' +
      '`raw/growth/`, `raw/codesize.json`, `raw/run.json`.');
+line('- `raw/counts.md`, `raw/counts.json`: bench/count\'s counts, per kind of call.');
+line('- `benchres.csv`: every result in mimalloc-bench\'s `benchres.csv` shape (benchmark allocator elapsed rss ' +
+     'user sys page-faults page-reclaims): benchmark `<target>/<workload>`, elapsed and user = seconds per pass ' +
+     '(user: CPU time natively, wall time on wasm), rss = footprint in KiB (peak memory taken through the seam, ' +
+     'or peak resident-set growth for the system allocators); sys and the page counts are not measured (0).');
 line('- Workloads and measurements are described in `bench/README.md`.');
 line();
 
