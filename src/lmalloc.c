@@ -179,7 +179,6 @@ _Static_assert(GRANULE >= 2 * sizeof(word), "a free slot holds its link and its 
 
 static inline unsigned msb32(uint32_t x) { return 31u - (unsigned)__builtin_clz(x); }
 static inline unsigned lsb32(uint32_t x) { return (unsigned)__builtin_ctz(x); }
-static inline uint32_t rotr32(uint32_t x, unsigned k) { return x >> k | x << ((32 - k) & 31); }
 
 /* ===== Block headers ====================================================== */
 
@@ -280,28 +279,35 @@ _Static_assert(SMALL_CLASSES == 48 && SMALL_GRANULES == 256, "class_granules(47)
 
 /* ===== State ============================================================== */
 
-/* A span's descriptor: 16 words, referenced by its granule index. */
+/* A span's descriptor: 80 bytes, referenced by its granule index. The
+ * fields free reads come first. */
 typedef struct span {
+    uptr slot0;          /* address of slot 0 */
+    uptr inverse;        /* the slot size's odd part, inverted mod 2^LM_UPTR_BITS (see slot_number) */
     uint32_t free;       /* granule index of the first free slot; 0: none */
     uint32_t used;       /* slots handed out and not freed */
     uint32_t fresh;      /* slots from here to capacity were never handed out */
-    uint32_t capacity;
-    uint32_t slot0;      /* low 32 bits of slot 0's address: offsets in a span fit u32 */
-    uint32_t inverse;    /* the slot size's odd part, inverted mod 2^32 (see slot_number) */
+    uint32_t full;       /* `used` when no slot is left: capacity, less slots a write after free lost */
     uint8_t shift;       /* the slot size's trailing zero bits */
     uint8_t sizeclass;
     uint8_t queued;      /* QUEUED or IDLE in its class's queue, or 0 (full) */
     uint8_t kind;        /* SPAN_SMALL, or SPAN_SPARE / SPAN_TABLE in a descriptor table */
+    uint32_t owner;      /* id of the heap it belongs to */
+    uint32_t capacity;
     uint32_t next, prev; /* its class queue, or the spare list: descriptor refs, 0 = none */
     uint32_t block;      /* block index of the span's own block */
-    uint32_t full;       /* `used` when no slot is left: capacity, less slots a write after free lost */
     uint32_t check;      /* keyed hash of the fields fixed at creation */
     uint32_t idle_stamp; /* when it last became IDLE (its entry in the heap's idle ring) */
-    uint32_t spare[3];
+    uint32_t pending_next; /* next span on its owner's pending stack (see slot_free_remote) */
+    uint32_t spare[LM_UPTR_BITS == 64 ? 1 : 3];
+    /* Slots other threads freed: the head of their list (low word) and
+     * whether the owner must be told (high word: REMOTE_*), changed together. */
+    uint64_t remote;
 } span;
+enum { REMOTE_QUIET = 0, REMOTE_NOTIFY = 1, REMOTE_NOTIFIED = 2 };
 enum { SPAN_SPARE = 0, SPAN_SMALL = 1, SPAN_TABLE = 2 };
 enum { QUEUED = 1, IDLE = 2 };   /* IDLE: empty, queued, not first, counted in idle_bytes */
-_Static_assert(sizeof(span) % GRANULE == 0, "descriptors are referenced by granule index");
+_Static_assert(sizeof(span) == 80, "descriptors are referenced by granule index");
 
 /* The page layer: all memory from the target, as a chain of blocks, and
  * the page map and span descriptors. One per process. */
@@ -314,9 +320,11 @@ typedef struct pages {
     uptr payloads;       /* origin + HEADER: slots and descriptors are counted from here */
     uptr start;          /* first byte taken from the target */
     uptr untouched;      /* bytes at and above this were never written (zero if grown zeroed) */
+    uptr grown_from;     /* where the last growth began: no byte past it was written before */
     uptr base;           /* address of map page 0: origin rounded down to a page */
-    word *map;           /* by page: ref of the span covering it, 0 if none; after the sentinel */
-    uptr map_pages;      /* entries in map: every page up to `end` */
+    word *map;           /* by page: ref of the span covering it, 0 if none (see heap_adopt) */
+    uptr map_pages;      /* entries in map: every page up to `end` (with threads, more) */
+    uptr retired_bytes;  /* old maps kept for lock-free readers (with threads) */
     uptr end;            /* end of the map, and of the memory the heap uses */
     uint32_t lists[LIST_COUNT];           /* free list heads by size class */
     uint32_t sl_bitmap[FL_COUNT];
@@ -325,6 +333,9 @@ typedef struct pages {
     uint32_t tables;     /* ref of the first descriptor table */
     uint32_t key;        /* nonzero: free slots' pairs are keyed with it */
     uint32_t policy;
+    uint32_t lock;       /* 0 free, 1 held, 2 held with sleepers (LM_THREADS) */
+    struct heap *heaps;  /* every heap, linked by next_heap */
+    struct heap *pool;   /* heaps whose threads ended, for new threads to adopt */
     lm_misuse last_misuse;
     uint64_t peak_footprint, grow_calls, failed_allocs, misuse_count;
 } pages;
@@ -339,6 +350,9 @@ typedef struct heap {
     uptr idle_bytes;                    /* slot bytes in IDLE spans */
     struct { uint32_t ref, stamp; } idle_ring[IDLE_RING];  /* spans made IDLE, oldest first */
     uint32_t idle_head, idle_count, idle_clock;
+    uint32_t id;                        /* its spans' owner; 0 for heap_none */
+    uint32_t pending;                   /* parked spans other threads freed into (see slot_free_remote) */
+    struct heap *next_heap, *pool_next;
     pages *pages;                       /* where its spans come from and go back to */
 } heap;
 
@@ -349,13 +363,61 @@ static span empty_span;
 #define EMPTY4  &empty_span, &empty_span, &empty_span, &empty_span
 #define EMPTY16 EMPTY4, EMPTY4, EMPTY4, EMPTY4
 #define EMPTY64 EMPTY16, EMPTY16, EMPTY16, EMPTY16
-static pages page_layer;
-static heap default_heap = {
-    .direct = { EMPTY64, EMPTY64, EMPTY64, EMPTY64, &empty_span },
-    .current = { EMPTY16, EMPTY16, EMPTY16 },
-    .pages = &page_layer,
-};
-_Static_assert(SMALL_GRANULES + 1 == 257 && SMALL_CLASSES == 48, "the initialisers above count entries");
+#define HEAP_EMPTY { .direct = { EMPTY64, EMPTY64, EMPTY64, EMPTY64, &empty_span }, \
+                     .current = { EMPTY16, EMPTY16, EMPTY16 }, .pages = &page_layer }
+_Static_assert(SMALL_GRANULES + 1 == 257 && SMALL_CLASSES == 48, "HEAP_EMPTY counts entries");
+static word no_map[1];    /* the map before the first: its count word says 0 */
+static pages page_layer = { .map = &no_map[1] };
+
+#if LM_THREADS
+/* Each thread allocates from a heap of its own, claimed at its first slow
+ * call; until then it holds heap_none, whose spans are all empty_span. */
+#ifdef __ELF__
+#define THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+#else
+#define THREAD_LOCAL _Thread_local
+#endif
+static heap heap_none = HEAP_EMPTY;
+static THREAD_LOCAL heap *thread_heap = &heap_none;
+static THREAD_LOCAL uint32_t lock_depth;   /* the page layer's lock is taken again by the holder */
+static inline heap *heap_here(void) { return thread_heap; }
+#else
+static heap default_heap = HEAP_EMPTY;
+static inline heap *heap_here(void) { return &default_heap; }
+#endif
+
+/* ===== Threads: the page layer's lock ===================================== */
+
+/* With LM_THREADS, the page layer (blocks, descriptors, the map, growth)
+ * is shared and taken under one lock; a heap's spans and queues belong to
+ * its thread. The lock is a futex (three states: free, held, held with
+ * sleepers) that its holder may take again (lock_depth), so the page
+ * layer's functions can call each other freely. */
+#if LM_THREADS
+#define ATOMIC_LOAD(p, order) __atomic_load_n((p), __ATOMIC_##order)
+#define ATOMIC_STORE(p, v, order) __atomic_store_n((p), (v), __ATOMIC_##order)
+
+static NOINLINE void pages_lock_wait(pages *pg) {
+    while (__atomic_exchange_n(&pg->lock, 2, __ATOMIC_ACQUIRE) != 0) lm_target_wait(&pg->lock, 2);
+}
+
+static inline void pages_lock(pages *pg) {
+    uint32_t unheld = 0;
+    if (lock_depth++) return;
+    if (!__atomic_compare_exchange_n(&pg->lock, &unheld, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        pages_lock_wait(pg);
+}
+
+static inline void pages_unlock(pages *pg) {
+    if (--lock_depth) return;
+    if (__atomic_exchange_n(&pg->lock, 0, __ATOMIC_RELEASE) == 2) lm_target_wake(&pg->lock);
+}
+#else
+#define ATOMIC_LOAD(p, order) (*(p))
+#define ATOMIC_STORE(p, v, order) (*(p) = (v))
+static inline void pages_lock(pages *pg) { (void)pg; }
+static inline void pages_unlock(pages *pg) { (void)pg; }
+#endif
 
 static inline uptr block_at(pages *pg, uint32_t index) { return pg->origin + block_bytes(index); }
 /* The inverse of block_at, counted from first (origin is first - GRANULE). */
@@ -434,55 +496,106 @@ static NOINLINE void top_set(pages *pg, uptr t) {
     if (pg->untouched < t) pg->untouched = t;
 }
 
-/* Adopts [old_end, old_end + bytes), just obtained from the target. The
- * page map lives after the sentinel, at the very end, so it never splits
- * the free space: it moves to the new end (and covers the new pages), and
- * where it was becomes part of top. */
+/* Where the page map lives. Single-threaded: after the sentinel, at the
+ * very end, so it never splits the free space; it moves to the new end
+ * whenever memory grows, and where it was becomes part of top. With
+ * threads, frees read the map without the lock, so an old map must stay
+ * as it was (a free still reading it finds old entries, never garbage, and
+ * tests what they lead to before trusting them): the map is an INTERNAL
+ * block, made with room for four times the pages memory has, so it moves
+ * only when memory has grown fourfold; the old copies stay behind and add
+ * up to a third of one map. The word before the entries holds their
+ * count. */
+#define MAP_ROOM 4u
+
+/* Bytes of a map for memory that ends at `end`. */
+static uptr map_bytes(pages *pg, uptr end) {
+    uptr pages = page_of(pg, end - 1) + 1;
+    if (LM_THREADS) return block_bytes(request_granules((pages * MAP_ROOM + 1) * sizeof(word)));
+    return ((pages + 1) * sizeof(word) + GRANULE - 1) & ~(uptr)(GRANULE - 1);
+}
+
+/* What growing memory to `end` must leave for the map. */
+static uptr map_room(pages *pg, uptr end) {
+    return LM_THREADS && page_of(pg, end - 1) < pg->map_pages ? 0 : map_bytes(pg, end);
+}
+
+/* Makes `map` (its count word before it set) the map, copying the old. */
+static void map_install(pages *pg, word *map) {
+    uptr have = pg->map_pages, capacity = map[-1];
+    __builtin_memmove(map, pg->map, have * sizeof(word));
+    __builtin_memset(map + have, 0, (capacity - have) * sizeof(word));
+    ATOMIC_STORE(&pg->map, map, RELEASE);
+    pg->map_pages = capacity;
+}
+
+static uptr top_take(pages *pg, uint32_t g);
+
+/* With threads: moves the map to a new block at the start of top, which
+ * holds it (a growth leaves room for it); the old one stays behind. */
+static COLD void map_move(pages *pg) {
+    uptr old = (uptr)(pg->map - 1) - HEADER;
+    uptr b = top_take(pg, (uint32_t)(map_bytes(pg, pg->end) >> GRANULE_SHIFT));
+    block_set_state(b, STATE_INTERNAL);
+    word *map = (word *)(b + HEADER) + 1;
+    map[-1] = (uint32_t)(block_usable(block_granules(b)) / sizeof(word) - 1);
+    if (pg->map_pages) pg->retired_bytes += block_bytes(block_granules(old));
+    map_install(pg, map);
+}
+
+/* Adopts [old_end, old_end + bytes), just obtained from the target: top
+ * grows into it (or starts anew there, after memory another party grew),
+ * and the map covers it. */
 static COLD void heap_adopt(pages *pg, uptr old_end, uptr bytes) {
     uptr new_end = (old_end + bytes) & ~(uptr)(GRANULE - 1);
-    uptr pages = page_of(pg, new_end - 1) + 1;
-    word *map = (word *)(new_end - ((pages * sizeof(word) + GRANULE - 1) & ~(uptr)(GRANULE - 1)));
-    uptr old_sentinel = pg->sentinel, new_sentinel = (uptr)map - HEADER;
-    if (pg->map_pages) __builtin_memmove(map, pg->map, pg->map_pages * sizeof(word));
-    __builtin_memset(map + pg->map_pages, 0, (pages - pg->map_pages) * sizeof(word));
+    uptr old_sentinel = pg->sentinel, new_sentinel = new_end - HEADER;
+    if (!LM_THREADS) {
+        word *map = (word *)(new_end - map_bytes(pg, new_end)) + 1;
+        map[-1] = (uint32_t)(page_of(pg, new_end - 1) + 1);
+        map_install(pg, map);
+        new_sentinel = (uptr)(map - 1) - HEADER;
+    }
     if (old_end == pg->end) {
-        /* Contiguous: the old sentinel and map become part of the top
+        /* Contiguous: the old sentinel (and map) become part of the top
          * block; they were written, so only the new memory reads as zero. */
         if (pg->untouched < old_end) pg->untouched = old_end;
-        pg->sentinel = new_sentinel;
     } else {
-        /* Someone else grew memory in between: fence off the old map and
-         * their part, list our old top, and start a new top whose first
-         * header lies past their last byte. */
+        /* Someone else grew memory in between: fence off the old end,
+         * list our old top, and start a new top whose first header lies
+         * past the old end. */
         block_write(old_sentinel, (uint32_t)((old_end + HEADER - old_sentinel) >> GRANULE_SHIFT), STATE_FENCE);
         if (top_granules(pg)) free_list_insert(pg, pg->top, top_granules(pg));
-        pg->sentinel = new_sentinel;
         top_set(pg, old_end + HEADER);   /* all below the new top counts as written */
     }
+    pg->sentinel = new_sentinel;
     block_write(pg->sentinel, 0, STATE_FENCE);
-    pg->map = map;
-    pg->map_pages = pages;
+    pg->grown_from = old_end;
     pg->end = new_end;
     pg->extent = (pg->sentinel - pg->first) >> GRANULE_SHIFT;
     if (pg->peak_footprint < new_end - pg->start) pg->peak_footprint = new_end - pg->start;
+    if (LM_THREADS && page_of(pg, new_end - 1) >= pg->map_pages) map_move(pg);
 }
 
-/* Asks the target for at least `bytes` more, preferring a geometric step:
- * a fine one (1/32) while memory is below 1 GiB, so the unused end stays a
- * small part of the footprint (an engine without resizable buffers pays up
+/* Asks the target for memory so that top holds g granules, preferring a
+ * geometric step: a fine one (1/32) while memory is below 1 GiB, so the
+ * unused end stays a small part of the footprint (an engine without resizable buffers pays up
  * to ~50 us per grow there); a coarse one (1/8) past it, where such an
  * engine pays milliseconds per grow (see README, Growth). */
-static COLD int heap_grow(pages *pg, uptr bytes) {
+static COLD int heap_grow(pages *pg, uint32_t g) {
+    uptr bytes = block_bytes(g - top_granules(pg));
     uptr footprint = pg->end - pg->start;
     uptr step = footprint >> GROWTH_SHIFT;
     if (footprint < FINE_GROWTH_MAX) step >>= FINE_SHIFT - GROWTH_SHIFT;
     if (step < MIN_GROWTH) step = MIN_GROWTH;
-    /* The map takes a word per page of the new memory too. */
-    bytes += (bytes >> (PAGE_SHIFT - 2)) + 2 * GRANULE;
+    bytes += 2 * GRANULE;
     if (step < bytes) step = bytes;
     for (int attempt = 0; attempt < 2; attempt++) {
-        uptr rounded = (step + LM_TARGET_PAGE_SIZE - 1) & ~(uptr)(LM_TARGET_PAGE_SIZE - 1);
         uptr end = pg->end;
+        /* The map's share comes out of the step, unless the request then
+         * would not fit (rounding up to pages may add a page of map). */
+        uptr need = bytes + map_room(pg, end + step + LM_TARGET_PAGE_SIZE);
+        if (step < need) step = need;
+        uptr rounded = (step + LM_TARGET_PAGE_SIZE - 1) & ~(uptr)(LM_TARGET_PAGE_SIZE - 1);
         /* Granule indices are u32: the heap may not span more than 2^32 granules. */
         if (rounded >= step && end + rounded > end &&
             (uint64_t)(end + rounded - pg->origin) >> GRANULE_SHIFT <= 0xFFFFFFFFu) {
@@ -605,6 +718,7 @@ static NOINLINE uptr free_lists_take(pages *pg, uint32_t least, uint32_t most) {
 }
 
 static int spans_release_for(heap *h, uint32_t g);
+static int pool_reclaim(pages *pg);
 
 /* Carves g granules from the start of top, which holds them. */
 static uptr top_take(pages *pg, uint32_t g) {
@@ -621,9 +735,9 @@ static NOINLINE uptr block_take(heap *h, uint32_t g) {
     pages *pg = h->pages;
     uptr b = pg->fl_bitmap ? free_lists_take(pg, g, g) : 0;
     if (b) return b;
-    if (top_granules(pg) < g && spans_release_for(h, g)) return block_take(h, g);
+    if (top_granules(pg) < g && (spans_release_for(h, g) || pool_reclaim(pg))) return block_take(h, g);
     while (top_granules(pg) < g)
-        if (!heap_grow(pg, block_bytes(g - top_granules(pg)))) return 0;
+        if (!heap_grow(pg, g)) return 0;
     return top_take(pg, g);
 }
 
@@ -710,6 +824,9 @@ static NOINLINE span *descriptor_take(heap *h) {
 }
 
 static void descriptor_give_back(pages *pg, span *s) {
+    /* No owner: a stale idle ring entry of its last owner now fails at its
+     * first test, before it reads what the next owner writes. */
+    ATOMIC_STORE(&s->owner, 0, RELAXED);
     s->kind = SPAN_SPARE;
     s->next = pg->spare;
     pg->spare = span_ref(pg, s);
@@ -718,7 +835,7 @@ static void descriptor_give_back(pages *pg, span *s) {
 /* What a span's fixed fields hash to: a descriptor someone wrote over
  * fails it. */
 static uint32_t span_check(pages *pg, const span *s) {
-    uint32_t h = (s->slot0 ^ s->block * 0x9E3779B1u) + (s->capacity << 8 | s->sizeclass) * 0x85EBCA77u;
+    uint32_t h = ((uint32_t)s->slot0 ^ s->block * 0x9E3779B1u) + (s->capacity << 8 | s->sizeclass) * 0x85EBCA77u;
     return (h ^ h >> 15) * 0xC2B2AE3Du ^ pg->key;
 }
 
@@ -735,13 +852,33 @@ static inline span *span_of_page(pages *pg, uptr page) {
     return ref ? span_at(pg, ref) : 0;
 }
 
+/* The span whose slot area may hold p, from the map without the lock: the
+ * span p's page names, or the one the page before names if p lies below
+ * that one's slot 0 (a span that ends in a page where another starts);
+ * &empty_span (which holds no slot) if neither. With threads the entry
+ * may be old (see heap_adopt): whatever it leads to is tested before it is
+ * trusted, and a miss looks again under the lock. An entry is read with
+ * acquire, so the descriptor it names is seen as its maker wrote it (a
+ * plain load on x86; wasm atomics are all sequentially consistent). */
+static inline span *span_lookup(pages *pg, uptr p) {
+    uptr payloads = pg->payloads, page = page_of(pg, p);   /* fixed once the heap began */
+    word *map = ATOMIC_LOAD(&pg->map, ACQUIRE);
+    uint32_t ref = page < map[-1] ? ATOMIC_LOAD(&map[page], ACQUIRE) : 0;
+    span *s = (span *)(payloads + block_bytes(ref));
+    if (ref && p < ATOMIC_LOAD(&s->slot0, RELAXED)) {
+        ref = page ? ATOMIC_LOAD(&map[page - 1], ACQUIRE) : 0;
+        s = (span *)(payloads + block_bytes(ref));
+    }
+    return ref ? s : &empty_span;
+}
+
 static inline uptr span_end(pages *pg, const span *s);
 
 static int span_valid(pages *pg, const span *s);
 
 /* The span whose slot area holds p, or 0: a block, or nothing. A map
  * entry that leads to a damaged descriptor is not followed. */
-static COLD span *span_holding(pages *pg, uptr p) {
+static span *span_holding(pages *pg, uptr p) {
     uptr page = page_of(pg, p);
     span *s = span_of_page(pg, page);
     if (s && span_valid(pg, s) && p < span_slot0(pg, s)) s = page ? span_of_page(pg, page - 1) : 0;
@@ -752,8 +889,10 @@ static COLD span *span_holding(pages *pg, uptr p) {
 /* The slot number of `offset` bytes past slot 0, or a number >= capacity
  * when the offset is not a slot start: one multiply by the inverse of the
  * size's odd part and a rotate (exact division test, Granlund-Montgomery). */
-static inline uint32_t slot_number(const span *s, uint32_t offset) {
-    return rotr32(offset * s->inverse, s->shift);
+static inline uptr slot_number(const span *s, uptr offset) {
+    uptr x = offset * ATOMIC_LOAD(&s->inverse, RELAXED);
+    unsigned k = ATOMIC_LOAD(&s->shift, RELAXED);
+    return x >> k | x << ((LM_UPTR_BITS - k) & (LM_UPTR_BITS - 1));
 }
 
 static inline uptr slot_at(pages *pg, uint32_t index) { return payload_at(pg, index); }
@@ -855,17 +994,30 @@ static COLD span *span_create(heap *h, unsigned c) {
     uptr slot0 = span_slot0_in(b, c);
     uint32_t capacity = (uint32_t)((block_next(b) - slot0) / size);
     if (capacity > target) capacity = target;
-    uint32_t odd = size >> lsb32(size), inverse = odd;
-    for (int i = 0; i < 4; i++) inverse *= 2 - odd * inverse;   /* Newton: 5 -> 80 good bits */
-    *s = (span){ .capacity = capacity, .full = capacity, .slot0 = (uint32_t)slot0, .inverse = inverse,
-                 .shift = (uint8_t)lsb32(size), .sizeclass = (uint8_t)c, .kind = SPAN_SMALL,
-                 .block = block_index(pg, b) };
+    uptr odd = size >> lsb32(size), inverse = odd;
+    for (int i = 0; i < 5; i++) inverse *= 2 - odd * inverse;   /* Newton: 3 -> 96 good bits */
+    /* Frees on other threads read slot0, inverse, shift, fresh and owner
+     * without the lock, maybe of this descriptor's last span (through a
+     * map entry read just before it changed; the tests that follow refuse
+     * it): those are stored atomically. */
+    s->free = s->used = s->next = s->prev = s->idle_stamp = s->pending_next = 0;
+    s->capacity = s->full = capacity;
+    s->sizeclass = (uint8_t)c;
+    s->queued = 0;
+    s->kind = SPAN_SMALL;
+    s->block = block_index(pg, b);
+    ATOMIC_STORE(&s->slot0, slot0, RELAXED);
+    ATOMIC_STORE(&s->inverse, inverse, RELAXED);
+    ATOMIC_STORE(&s->shift, (uint8_t)lsb32(size), RELAXED);
+    ATOMIC_STORE(&s->fresh, 0, RELAXED);
+    ATOMIC_STORE(&s->owner, h->id, RELAXED);
+    ATOMIC_STORE(&s->remote, 0, RELAXED);
     s->check = span_check(pg, s);
     /* Its last page may be where another span starts: that one keeps it. */
     uptr first = page_of(pg, slot0), last = page_of(pg, span_end(pg, s) - 1);
     span *after = span_of_page(pg, last);
     if (last > first && after && page_of(pg, span_slot0(pg, after)) == last) last--;
-    for (uptr page = first; page <= last; page++) pg->map[page] = span_ref(pg, s);
+    for (uptr page = first; page <= last; page++) ATOMIC_STORE(&pg->map[page], span_ref(pg, s), RELEASE);
     h->class_bytes[c] += (uptr)capacity * size;
     h->span_bytes += (uptr)capacity * size;
     return s;
@@ -875,18 +1027,52 @@ static COLD span *span_create(heap *h, unsigned c) {
  * goes back to the span before, if that one reaches into it. */
 static COLD void span_destroy(heap *h, span *s) {
     pages *pg = h->pages;
+    pages_lock(pg);
     uptr slot0 = span_slot0(pg, s), first = page_of(pg, slot0), last = page_of(pg, span_end(pg, s) - 1);
-    uint32_t ref = span_ref(pg, s);
-    for (uptr page = first; page <= last; page++)
-        if (pg->map[page] == ref) pg->map[page] = 0;
+    uint32_t ref = span_ref(pg, s), kept = 0;
     span *before = first ? span_of_page(pg, first - 1) : 0;
-    if (before && span_end(pg, before) > pg->base + (first << PAGE_SHIFT))
-        pg->map[first] = span_ref(pg, before);
+    if (before && span_end(pg, before) > pg->base + (first << PAGE_SHIFT)) kept = span_ref(pg, before);
+    /* Each entry takes its final value at once: a free that reads the map
+     * without the lock must never see a gap where the span before is. */
+    for (uptr page = first; page <= last; page++)
+        if (pg->map[page] == ref) ATOMIC_STORE(&pg->map[page], page == first ? kept : 0, RELEASE);
     block_release(pg, block_at(pg, s->block));
     h->class_bytes[s->sizeclass] -= span_bytes_of(s);
     h->span_bytes -= span_bytes_of(s);
     descriptor_give_back(pg, s);
+    pages_unlock(pg);
 }
+
+#if LM_THREADS
+/* A span back in its owner's queue: remote frees need not tell the owner
+ * any more (unless it is on the pending stack already: NOTIFIED stays). */
+static void span_watch(span *s) {
+    uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED);
+    while ((uint32_t)(old >> 32) == REMOTE_NOTIFY &&
+           !__atomic_compare_exchange_n(&s->remote, &old, (uint32_t)old | (uint64_t)REMOTE_QUIET << 32, 1,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
+}
+
+/* A full span leaves its owner's queue: from now on the first remote free
+ * must tell the owner. 0 if remote frees came meanwhile (collect them). */
+static int span_park(span *s) {
+    uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED);
+    if ((uint32_t)old) return 0;
+    if ((uint32_t)(old >> 32) == REMOTE_NOTIFIED) return 1;   /* on the pending stack already */
+    return __atomic_compare_exchange_n(&s->remote, &old, (uint64_t)REMOTE_NOTIFY << 32, 0,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* Is s on its owner's pending stack? Then it must not go back to the page
+ * layer (nor idle) before the owner takes the stack. */
+static inline int span_pinned(span *s) {
+    return (uint32_t)(ATOMIC_LOAD(&s->remote, RELAXED) >> 32) == REMOTE_NOTIFIED;
+}
+#else
+static inline void span_watch(span *s) { (void)s; }
+static inline int span_park(span *s) { (void)s; return 1; }
+static inline int span_pinned(span *s) { (void)s; return 0; }
+#endif
 
 /* The free block an empty span's block would merge into, in granules. */
 static uint32_t span_merged_granules(pages *pg, const span *s) {
@@ -898,6 +1084,16 @@ static uint32_t span_merged_granules(pages *pg, const span *s) {
     return g;
 }
 
+/* The span of idle ring entry `at`, if it has been IDLE in h since the
+ * entry was made; else 0 (it served again, or went back, and its
+ * descriptor may be another span's, even another heap's, by now). */
+static span *idle_entry_span(heap *h, unsigned at) {
+    span *s = span_at(h->pages, h->idle_ring[at].ref);
+    /* The owner first: another heap's thread may be changing the rest. */
+    return ATOMIC_LOAD(&s->owner, RELAXED) == h->id && s->kind == SPAN_SMALL && s->queued == IDLE &&
+           s->idle_stamp == h->idle_ring[at].stamp ? s : 0;
+}
+
 /* Before the heap grows for a block of g granules: gives back one empty
  * span (an IDLE one, or one a class allocates from) whose memory, merged
  * with its free neighbours, holds that block; returns whether it did. Only
@@ -907,9 +1103,8 @@ static COLD int spans_release_for(heap *h, uint32_t g) {
     pages *pg = h->pages;
     for (uint32_t i = 0; i < h->idle_count; i++) {
         unsigned at = (h->idle_head + i) % IDLE_RING;
-        span *s = span_at(pg, h->idle_ring[at].ref);
-        if (s->kind == SPAN_SMALL && s->queued == IDLE && s->idle_stamp == h->idle_ring[at].stamp &&
-            span_merged_granules(pg, s) >= g) {
+        span *s = idle_entry_span(h, at);
+        if (s && span_merged_granules(pg, s) >= g) {
             queue_remove(h, s);
             span_destroy(h, s);
             return 1;
@@ -917,7 +1112,7 @@ static COLD int spans_release_for(heap *h, uint32_t g) {
     }
     for (unsigned c = 0; c < SMALL_CLASSES; c++) {
         span *s = h->current[c];
-        if (s != &empty_span && !s->used && span_merged_granules(pg, s) >= g) {
+        if (s != &empty_span && !s->used && !span_pinned(s) && span_merged_granules(pg, s) >= g) {
             queue_remove(h, s);
             span_destroy(h, s);
             return 1;
@@ -926,9 +1121,13 @@ static COLD int spans_release_for(heap *h, uint32_t g) {
     return 0;
 }
 
+
 /* A full span got a free slot: it takes its place at the end of its queue. */
 static void span_unfull(heap *h, span *s) {
-    if (!s->queued) queue_insert(h, s, 0);
+    if (!s->queued) {
+        queue_insert(h, s, 0);
+        span_watch(s);
+    }
 }
 
 /* A free left s empty. The first span of its class stays as it is (which
@@ -942,17 +1141,18 @@ static void span_unfull(heap *h, span *s) {
 static void span_emptied(heap *h, span *s) {
     pages *pg = h->pages;
     if (!s->queued) queue_insert(h, s, 0);
-    if (h->current[s->sizeclass] == s) return;
+    if (h->current[s->sizeclass] == s || span_pinned(s)) return;
     s->queued = IDLE;
+    /* A new stamp first: an entry s left in the ring when it was IDLE
+     * before must not match it now (it would go back twice). */
+    s->idle_stamp = ++h->idle_clock;
     h->idle_bytes += span_bytes_of(s);
     uptr limit = h->span_bytes >> 3 > IDLE_MIN_BYTES ? h->span_bytes >> 3 : IDLE_MIN_BYTES;
     while (h->idle_count && (h->idle_bytes > limit || h->idle_count == IDLE_RING)) {
-        span *old = span_at(pg, h->idle_ring[h->idle_head].ref);
-        uint32_t stamp = h->idle_ring[h->idle_head].stamp;
+        span *old = idle_entry_span(h, h->idle_head);
         h->idle_head = (h->idle_head + 1) % IDLE_RING;
         h->idle_count--;
-        /* Only if it has been IDLE since this entry was made. */
-        if (old->kind == SPAN_SMALL && old->queued == IDLE && old->idle_stamp == stamp) {
+        if (old) {
             queue_remove(h, old);
             span_destroy(h, old);
         }
@@ -962,7 +1162,6 @@ static void span_emptied(heap *h, span *s) {
         span_destroy(h, s);
         return;
     }
-    s->idle_stamp = ++h->idle_clock;
     unsigned at = (h->idle_head + h->idle_count++) % IDLE_RING;
     h->idle_ring[at].ref = span_ref(pg, s);
     h->idle_ring[at].stamp = s->idle_stamp;
@@ -972,6 +1171,145 @@ static void span_emptied(heap *h, span *s) {
 static NOINLINE void span_after_free(heap *h, span *s) {
     if (s->used) span_unfull(h, s);
     else span_emptied(h, s);
+}
+
+#if LM_THREADS
+
+static COLD void misuse_written_remote(heap *h, span *s);
+
+/* Takes the remote list of s (an owner's act): its slots join the span's
+ * free list and stop counting as used. A span taken off the pending stack
+ * goes QUIET; otherwise its state stays (a NOTIFIED one is still on the
+ * stack). A slot whose pair disagrees (a write after free) ends the walk:
+ * it and the rest are lost until the span empties. */
+static NOINLINE void span_collect(heap *h, span *s, int from_pending) {
+    pages *pg = h->pages;
+    uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED), desired;
+    do desired = from_pending ? (uint64_t)REMOTE_QUIET << 32 : old & ~(uint64_t)0xFFFFFFFFu;
+    while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+    uint32_t head = (uint32_t)old, count = 0, key = pg->key;
+    uptr first = span_slot0(pg, s), end = span_end(pg, s), tail = 0;
+    for (uint32_t at = head; at; at = *(word *)tail) {
+        uptr slot = slot_at(pg, at);
+        if (slot < first || slot >= end || count == s->capacity ||
+            (((word *)slot)[0] ^ ((word *)slot)[1]) != key) {
+            /* The rest stays counted as used: the span never empties. */
+            if (!tail) head = 0;
+            misuse_written_remote(h, s);
+            break;
+        }
+        tail = slot;
+        count++;
+    }
+    if (tail) {
+        ((word *)tail)[0] = s->free;
+        ((word *)tail)[1] = s->free ^ key;
+        s->free = head;
+    }
+    s->used -= count;
+}
+
+/* Takes the heap's pending stack: parked spans other threads freed into.
+ * Each gets its slots back and rejoins its queue (or empties). */
+static NOINLINE void heap_take_pending(heap *h) {
+    pages *pg = h->pages;
+    uint32_t ref = __atomic_exchange_n(&h->pending, 0, __ATOMIC_ACQUIRE);
+    while (ref) {
+        span *s = span_at(pg, ref);
+        ref = s->pending_next;
+        span_collect(h, s, 1);
+        if (!s->used) span_emptied(h, s);
+        else if (!s->queued) queue_insert(h, s, 0);
+    }
+}
+#endif
+
+#if LM_THREADS
+/* Takes the pending stack and the remote lists of h's queued spans, and
+ * gives every empty span back: a heap whose thread ended keeps only spans
+ * with live slots. */
+static void heap_trim(heap *h) {
+    pages *pg = h->pages;
+    heap_take_pending(h);
+    for (unsigned c = 0; c < SMALL_CLASSES; c++) {
+        for (span *s = h->current[c], *next; s != &empty_span; s = next) {
+            next = s->next ? span_at(pg, s->next) : &empty_span;
+            if ((uint32_t)ATOMIC_LOAD(&s->remote, RELAXED)) span_collect(h, s, 0);
+            if (!s->used && !span_pinned(s)) {
+                queue_remove(h, s);
+                span_destroy(h, s);
+            }
+        }
+    }
+}
+
+/* Before memory grows (under the lock, which guards the pool): heaps of
+ * threads that ended give back the spans other threads' frees emptied.
+ * Returns whether any memory came back. */
+static int pool_reclaim(pages *pg) {
+    int released = 0;
+    for (heap *h = pg->pool; h; h = h->pool_next) {
+        if (!ATOMIC_LOAD(&h->pending, RELAXED)) continue;
+        uptr before = h->span_bytes;
+        heap_trim(h);
+        released |= h->span_bytes != before;
+    }
+    return released;
+}
+
+/* fork() copies one thread: the child's copy of the lock must be free.
+ * Other threads' heaps stay as they were, owned by no one (one of them
+ * may have been mid-change): frees of their slots are kept, not reused. */
+static void fork_prepare(void) { pages_lock(&page_layer); }
+static void fork_parent(void) { pages_unlock(&page_layer); }
+static void fork_child(void) { page_layer.lock = 0, lock_depth = 0; }
+
+/* This thread's heap at its first slow call: one a thread that ended left
+ * in the pool, else a new one (an INTERNAL block; its id is its index);
+ * 0 if memory runs out. */
+static COLD heap *heap_claim(void) {
+    pages *pg = &page_layer;
+    heap *h = 0;
+    pages_lock(pg);
+    if (pg->first || (heap_init(pg) && (lm_target_on_fork(fork_prepare, fork_parent, fork_child), 1))) {
+        if (thread_heap != &heap_none) {
+            h = thread_heap;          /* the target's set-up allocated, and claimed */
+        } else if ((h = pg->pool)) {
+            pg->pool = h->pool_next;
+        } else {
+            uptr b = block_take_internal(&heap_none, sizeof(heap));
+            if (b) {
+                h = (heap *)(b + HEADER);
+                *h = (heap)HEAP_EMPTY;
+                h->id = payload_index(pg, (uptr)h);
+                h->next_heap = pg->heaps;
+                pg->heaps = h;
+            }
+        }
+    }
+    pages_unlock(pg);
+    if (h && thread_heap != h) {
+        thread_heap = h;
+        lm_target_on_thread_exit(lm_thread_exit);
+    }
+    return h;
+}
+#else
+static inline int pool_reclaim(pages *pg) { (void)pg; return 0; }
+#endif
+
+void lm_thread_exit(void) {
+#if LM_THREADS
+    heap *h = thread_heap;
+    pages *pg = &page_layer;
+    if (h == &heap_none) return;
+    thread_heap = &heap_none;
+    pages_lock(pg);
+    heap_trim(h);
+    h->pool_next = pg->pool;
+    pg->pool = h;
+    pages_unlock(pg);
+#endif
 }
 
 /* ===== Misuse reports (declarations) ====================================== */
@@ -1003,6 +1341,13 @@ static inline int slot_take(pages *pg, span *s, uint32_t index, void **out) {
     return 1;
 }
 
+#if LM_THREADS
+/* A slot on the remote list of s was written after another thread freed it. */
+static COLD void misuse_written_remote(heap *h, span *s) {
+    misuse(h->pages, R_WRITTEN_AFTER_FREE, OP_MALLOC, 0, 0, 0, class_bytes(s->sizeclass));
+}
+#endif
+
 /* The free list of s led malloc to a slot that was written after free:
  * reports it, drops the list (every free slot in it is lost until the
  * span empties; none of them can be trusted to be free), and serves the
@@ -1022,13 +1367,14 @@ static NOINLINE void span_extend(pages *pg, span *s) {
     if (count > EXTEND_BYTES / size) count = EXTEND_BYTES / size ? EXTEND_BYTES / size : 1;
     uptr slot = span_slot0(pg, s) + (uptr)(s->fresh + count) * size;
     uint32_t next = 0;
+    /* Other threads' frees read fresh (a slot they may free is below it already). */
+    ATOMIC_STORE(&s->fresh, s->fresh + count, RELAXED);
     NO_UNROLL
     while (count--) {
         slot -= size;
         ((word *)slot)[0] = next;
         ((word *)slot)[1] = next ^ pg->key;
         next = slot_index(pg, slot);
-        s->fresh++;
     }
     s->free = next;
 }
@@ -1041,12 +1387,18 @@ static NOINLINE void *small_slow(heap *h, uptr size) {
     unsigned c = sizeclass_small((uint32_t)((size + GRANULE - 1) >> GRANULE_SHIFT));
     span *s = h->current[c];
     for (;;) {
+#if LM_THREADS
+        if (UNLIKELY(ATOMIC_LOAD(&h->pending, RELAXED))) {
+            heap_take_pending(h);
+            s = h->current[c];
+        }
+#endif
         if (s == &empty_span) {
+            pages_lock(pg);
             s = span_create(h, c);
-            if (!s) {
-                pg->failed_allocs++;
-                return 0;
-            }
+            if (!s) pg->failed_allocs++;
+            pages_unlock(pg);
+            if (!s) return 0;
             queue_insert(h, s, 1);
         }
         if (LM_MISUSE_CHECKS && UNLIKELY(s->kind != SPAN_SMALL || s->sizeclass != c)) {
@@ -1059,8 +1411,15 @@ static NOINLINE void *small_slow(heap *h, uptr size) {
         }
         void *p;
         if (s->free) return slot_take(pg, s, s->free, &p) ? p : slot_damaged(h, s, size);
+#if LM_THREADS
+        if ((uint32_t)ATOMIC_LOAD(&s->remote, RELAXED)) {    /* slots other threads freed */
+            span_collect(h, s, 0);
+            continue;
+        }
+#endif
         span *next = s->next ? span_at(pg, s->next) : 0;
         if (next && next->free && s->fresh == s->capacity) {
+            if (!span_park(s)) continue;
             queue_advance(h, c, s, next);
             s = next;
             continue;
@@ -1077,24 +1436,45 @@ static NOINLINE void *small_slow(heap *h, uptr size) {
             span_extend(pg, s);
             continue;
         }
+        if (!span_park(s)) continue;
         queue_remove(h, s);
         s = h->current[c];
     }
+}
+
+/* A block for a request above SMALL_MAX, zeroed if `zero`, or 0 (counted).
+ * Whether its memory still holds the zeros it was grown with is decided
+ * under the lock; the clearing is done outside it. */
+static NOINLINE void *block_alloc(heap *h, uptr size, int zero) {
+    pages *pg = h->pages;
+    uptr b = 0, fresh = 0;
+    pages_lock(pg);
+    if (size <= MAX_REQUEST && pages_ready(pg)) {
+        uptr untouched = pg->untouched;
+        uint64_t grows = pg->grow_calls;
+        b = block_take(h, request_granules(size));
+        /* A block above `untouched` still holds the zeros it was grown
+         * with, but a growth makes the old end (sentinel, map) part of
+         * top: then only memory past where the last growth began is
+         * known to be zero. */
+        fresh = grows == pg->grow_calls ? untouched : pg->grown_from;
+    }
+    if (!b) pg->failed_allocs++;
+    pages_unlock(pg);
+    if (!b) return 0;
+    if (zero && !(LM_GROWN_MEMORY_ZEROED && b >= fresh)) __builtin_memset((void *)(b + HEADER), 0, size);
+    return (void *)(b + HEADER);
 }
 
 /* Serves what the fast path did not: small requests from spans, the rest
  * from the page layer's blocks; counts a request it cannot serve. Out of
  * line, so lm_malloc stays small enough for a wasm engine to inline. */
 static NOINLINE void *malloc_slow(heap *h, uptr size) {
+#if LM_THREADS
+    if (UNLIKELY(h == &heap_none) && !(h = heap_claim())) h = &heap_none, size = SIZE_MAX;  /* refused */
+#endif
     if (size <= SMALL_MAX) return small_slow(h, size);
-    pages *pg = h->pages;
-    uptr b = 0;
-    if (size <= MAX_REQUEST && pages_ready(pg)) b = block_take(h, request_granules(size));
-    if (!b) {
-        pg->failed_allocs++;
-        return 0;
-    }
-    return (void *)(b + HEADER);
+    return block_alloc(h, size, 0);
 }
 
 /* ===== Heap: small free =================================================== */
@@ -1112,6 +1492,48 @@ static inline void slot_push(heap *h, span *s, uptr p) {
     s->free = index;
     s->used = used - 1;
     if (UNLIKELY(used - 2 >= full - 2)) span_after_free(h, s);   /* used was 1 or full */
+}
+
+/* Does s belong to h? Always, without threads. */
+static inline int span_is_local(heap *h, const span *s) {
+#if LM_THREADS
+    return ATOMIC_LOAD(&s->owner, RELAXED) == h->id;
+#else
+    (void)h, (void)s;
+    return 1;
+#endif
+}
+
+#if LM_THREADS
+/* free of a live slot of a span another thread's heap owns: pushes it on
+ * the span's remote list (one compare-and-swap over head and state). If
+ * the owner parked the span (full, out of its queue: REMOTE_NOTIFY), the
+ * first such free also puts the span on the owner's pending stack, after
+ * the push: until the owner takes that stack it does not look at the
+ * span, so the span cannot go away under this thread. */
+static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
+    uint32_t index = slot_index(pg, p), key = pg->key;
+    uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED), desired;
+    do {
+        uint32_t head = (uint32_t)old, state = (uint32_t)(old >> 32);
+        ATOMIC_STORE((word *)p, head, RELAXED);
+        ATOMIC_STORE((word *)p + 1, head ^ key, RELAXED);
+        desired = index | (uint64_t)(state == REMOTE_NOTIFY ? REMOTE_NOTIFIED : state) << 32;
+    } while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    if ((uint32_t)(old >> 32) != REMOTE_NOTIFY) return;
+    heap *owner = (heap *)payload_at(pg, ATOMIC_LOAD(&s->owner, RELAXED));
+    uint32_t ref = span_ref(pg, s), top = ATOMIC_LOAD(&owner->pending, RELAXED);
+    do s->pending_next = top;
+    while (!__atomic_compare_exchange_n(&owner->pending, &top, ref, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+#else
+static void slot_free_remote(pages *pg, span *s, uptr p) { (void)pg, (void)s, (void)p; }
+#endif
+
+/* Frees live slot p of s, locally or remotely. */
+static void slot_release(heap *h, span *s, uptr p) {
+    if (span_is_local(h, s)) slot_push(h, s, p);
+    else slot_free_remote(h->pages, s, p);
 }
 
 /* Is slot p of s (a slot start below fresh) on the span's free list? */
@@ -1133,8 +1555,10 @@ static COLD int slot_classify(heap *h, span *s, uptr p, enum op op) {
     uptr slot = p - offset % size;
     if (p % GRANULE) misuse(pg, R_MISALIGNED, op, p, 0, 0, 0);
     else if (slot != p) misuse(pg, R_INSIDE, op, p, slot, size, 0);
-    else if (offset / size >= s->fresh) misuse(pg, R_NEVER_HANDED_OUT, op, p, 0, 0, 0);
-    else if ((((word *)p)[0] ^ ((word *)p)[1]) == pg->key && slot_listed(pg, s, p))
+    else if (offset / size >= ATOMIC_LOAD(&s->fresh, RELAXED)) misuse(pg, R_NEVER_HANDED_OUT, op, p, 0, 0, 0);
+    /* The free list of another thread's span changes under us: there the
+     * pair alone says freed (a live slot's bytes look so 1 in 2^32). */
+    else if ((((word *)p)[0] ^ ((word *)p)[1]) == pg->key && (!span_is_local(h, s) || slot_listed(pg, s, p)))
         misuse(pg, op == OP_FREE || op == OP_FREE_SIZED ? R_DOUBLE_FREE : R_FREED_BLOCK, op, p, p, size, 0);
     else return 1;
     return 0;
@@ -1145,7 +1569,7 @@ static COLD int slot_classify(heap *h, span *s, uptr p, enum op op) {
  * first half is needed without the checks too: a block after the slot
  * area may share the span's last page.) */
 static inline int slot_plainly_live(pages *pg, span *s, uptr p) {
-    return slot_number(s, (uint32_t)p - s->slot0) < s->fresh &&
+    return slot_number(s, p - ATOMIC_LOAD(&s->slot0, RELAXED)) < ATOMIC_LOAD(&s->fresh, RELAXED) &&
            (!LM_MISUSE_CHECKS || (((word *)p)[0] ^ ((word *)p)[1]) != pg->key);
 }
 
@@ -1212,7 +1636,7 @@ static inline int block_is_live(pages *pg, uptr b) {
 }
 
 /* free of p when p is in no span: a medium or large block, or misuse. */
-static NOINLINE void block_free(pages *pg, uptr p, enum op op) {
+static void block_free(pages *pg, uptr p, enum op op) {
     uptr b = p - HEADER;
     if (UNLIKELY(!block_is_live(pg, b))) {
         pointer_rejected(pg, p, op);
@@ -1221,29 +1645,31 @@ static NOINLINE void block_free(pages *pg, uptr p, enum op op) {
     block_release(pg, b);
 }
 
-/* free, but the slot failed the fast test: misuse, a pointer into a block
- * or the span before that shares the page, or a live slot whose bytes
- * happen to look like a freed one's. */
-static COLD void slot_free_slow(heap *h, uptr p, enum op op) {
-    span *s = span_holding(h->pages, p);
-    if (!s) block_free(h->pages, p, op);
-    else if (slot_classify(h, s, p, op)) slot_push(h, s, p);
+static NOINLINE void block_free_locked(pages *pg, uptr p, enum op op) {
+    pages_lock(pg);
+    block_free(pg, p, op);
+    pages_unlock(pg);
 }
 
-/* free of p, whose page's span does not hold it: most often a slot of the
- * span before, which ends in the page where this one starts. */
-static NOINLINE void slot_free_shared(heap *h, uptr p, uptr page) {
+/* free under the lock, when the fast test did not settle it: a block, a
+ * slot of the span before that shares the page, misuse, a live slot
+ * whose bytes happen to look like a freed one's, or a slot whose span the
+ * map, read without the lock, did not show yet. */
+static NOINLINE void free_locked(heap *h, uptr p, enum op op) {
     pages *pg = h->pages;
-    span *s = page ? span_of_page(pg, page - 1) : 0;
-    if (s && slot_plainly_live(pg, s, p)) slot_push(h, s, p);
-    else slot_free_slow(h, p, OP_FREE);
+    if (!p) return;                   /* free(NULL): nothing to do, and no lock */
+    pages_lock(pg);
+    span *s = span_holding(pg, p);
+    if (!s) block_free(pg, p, op);
+    else if (slot_classify(h, s, p, op)) slot_release(h, s, p);
+    pages_unlock(pg);
 }
 
 /* ===== Fast path and public API =========================================== */
 
 /* Not inlined into calloc and realloc: one copy of the fast path is enough. */
 NOINLINE void *lm_malloc(size_t size) {
-    heap *h = &default_heap;
+    heap *h = heap_here();
     if (LIKELY(size <= SMALL_MAX)) {
         span *s = h->direct[(size + GRANULE - 1) >> GRANULE_SHIFT];
         uint32_t index = s->free;
@@ -1257,34 +1683,29 @@ NOINLINE void *lm_malloc(size_t size) {
 }
 
 void lm_free(void *ptr) {
-    heap *h = &default_heap;
+    heap *h = heap_here();
     pages *pg = &page_layer;
-    uptr p = (uptr)ptr, page = page_of(pg, p);
-    if (LIKELY(page < pg->map_pages)) {
-        uint32_t ref = pg->map[page];
-        if (LIKELY(ref)) {
-            span *s = span_at(pg, ref);
-            if (LIKELY(slot_plainly_live(pg, s, p))) slot_push(h, s, p);
-            else slot_free_shared(h, p, page);
-            return;
-        }
+    uptr p = (uptr)ptr;
+    span *s = span_lookup(pg, p);
+    if (LIKELY(slot_plainly_live(pg, s, p))) {
+        if (LIKELY(span_is_local(h, s))) slot_push(h, s, p);
+        else slot_free_remote(pg, s, p);
+    } else {
+        free_locked(h, p, OP_FREE);
     }
-    block_free(pg, p, OP_FREE);
 }
 
 /* Classifies ptr for a call that is not free: 1 and *s set for a live
  * slot, 1 and *s == 0 for a live block, 0 if it was reported. */
 static NOINLINE int pointer_live(heap *h, uptr p, span **s, enum op op) {
     pages *pg = h->pages;
-    uptr page = page_of(pg, p);
-    *s = span_of_page(pg, page);
-    if (*s && slot_plainly_live(pg, *s, p)) return 1;
-    *s = page ? span_of_page(pg, page - 1) : 0;
-    if (*s && slot_plainly_live(pg, *s, p)) return 1;
-    if ((*s = span_holding(pg, p))) return slot_classify(h, *s, p, op);
-    if (block_is_live(pg, p - HEADER)) return 1;
-    pointer_rejected(pg, p, op);
-    return 0;
+    if (slot_plainly_live(pg, *s = span_lookup(pg, p), p)) return 1;
+    int live;
+    pages_lock(pg);
+    if ((*s = span_holding(pg, p))) live = slot_classify(h, *s, p, op);
+    else if (!(live = block_is_live(pg, p - HEADER))) pointer_rejected(pg, p, op);
+    pages_unlock(pg);
+    return live;
 }
 
 /* The class an aligned request of `size` bytes gets a slot of: slot 0 is
@@ -1301,7 +1722,7 @@ static unsigned aligned_class(uptr size, uptr alignment) {
 /* free_sized and free_aligned_sized: the block must be the one a request
  * of `size` bytes (aligned to `alignment`) gets. */
 static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
-    heap *h = &default_heap;
+    heap *h = heap_here();
     pages *pg = h->pages;
     uptr p = (uptr)ptr;
     span *s;
@@ -1315,7 +1736,7 @@ static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
             misuse(pg, R_WRONG_SIZE, OP_FREE_SIZED, p, p, have, size);
             return;
         }
-        slot_push(h, s, p);
+        slot_release(h, s, p);
         return;
     }
     /* A block: at most one split remainder larger (see block_shrink). */
@@ -1324,7 +1745,7 @@ static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
         misuse(pg, R_WRONG_SIZE, OP_FREE_SIZED, p, p, block_usable(g), size);
         return;
     }
-    block_release(pg, p - HEADER);
+    block_free_locked(pg, p, OP_FREE_SIZED);
 }
 
 void lm_free_sized(void *ptr, size_t size) { free_sized(ptr, size, GRANULE); }
@@ -1339,31 +1760,58 @@ void *lm_calloc(size_t count, size_t size) {
      * overflowing product asks for more than any heap holds: malloc refuses
      * it and counts the failure. */
     size_t total = size && count > MAX_REQUEST / size ? SIZE_MAX : count * size;
-    pages *pg = &page_layer;
-    uptr fresh = pg->untouched, end = pg->end;
-    uint64_t grows = pg->grow_calls;
+    if (total > SMALL_MAX) return block_alloc(heap_here(), total, 1);
+    /* Slots are written when their span puts them on its free list. */
     void *p = lm_malloc(total);
-    /* A block above `untouched` still holds the zeros it was grown with, but
-     * a growth makes the old map part of top: then only memory past the
-     * old end is known to be zero. (Slots are written when their span puts
-     * them on its free list.) */
-    if (grows != pg->grow_calls) fresh = end;
-    if (p && !(LM_GROWN_MEMORY_ZEROED && total > SMALL_MAX && (uptr)p >= fresh && fresh))
-        __builtin_memset(p, 0, total);
+    if (p) __builtin_memset(p, 0, total);
     return p;
 }
 
 size_t lm_usable_size(const void *ptr) {
-    heap *h = &default_heap;
+    heap *h = heap_here();
     uptr p = (uptr)ptr;
     span *s;
     if (!pointer_live(h, p, &s, OP_USABLE_SIZE)) return 0;
     return s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
 }
 
+/* realloc of live block p (header b) to `size` bytes in place, under the
+ * lock: 1 if it stayed (grown or shrunk where it is), else 0. */
+static int block_resize(pages *pg, uptr b, uptr size) {
+    uint32_t want = request_granules(size), have = block_granules(b);
+    if (want <= have) {
+        /* Shrink in place, unless the block keeps under a quarter of
+         * itself or fits a slot: then the few bytes move, so they do not
+         * pin a big hole. */
+        if (size <= SMALL_MAX || want < have / 4) return 0;
+        block_shrink(pg, b, want);
+        return 1;
+    }
+    /* Grow in place into the top block, growing the heap if need be (a
+     * growth that is not contiguous moves the top away). */
+    uptr next = b + block_bytes(have);
+    while (next == pg->top && top_granules(pg) < want - have)
+        if (!heap_grow(pg, want - have)) break;
+    if (next == pg->top && top_granules(pg) >= want - have) {
+        block_write(b, want, STATE_USED | (block_tag(b) & PREV_MASK));
+        top_set(pg, b + block_bytes(want));
+        return 1;
+    }
+    /* Grow in place over a free neighbour. */
+    if (next != pg->top && block_state(next) == STATE_FREE && have + block_granules(next) >= want) {
+        free_list_remove(pg, next);
+        have += block_granules(next);
+        block_write(b, have, STATE_USED | (block_tag(b) & PREV_MASK));
+        block_set_prev(b + block_bytes(have), 0);
+        block_shrink(pg, b, want);
+        return 1;
+    }
+    return 0;
+}
+
 void *lm_realloc(void *ptr, size_t size) {
     if (!ptr) return lm_malloc(size);
-    heap *h = &default_heap;
+    heap *h = heap_here();
     pages *pg = h->pages;
     uptr p = (uptr)ptr, have_bytes;
     span *s;
@@ -1378,44 +1826,20 @@ void *lm_realloc(void *ptr, size_t size) {
         have_bytes = class_bytes(s->sizeclass);
         if (size <= have_bytes && (size > have_bytes / 2 || have_bytes <= 2 * GRANULE)) return ptr;
     } else {
-        uptr b = p - HEADER;
-        uint32_t want = request_granules(size), have = block_granules(b);
-        have_bytes = block_usable(have);
-        if (want <= have) {
-            /* Shrink in place, unless the block keeps under a quarter of
-             * itself or fits a slot: then the few bytes move, so they do
-             * not pin a big hole. */
-            if (size > SMALL_MAX && want >= have / 4) {
-                block_shrink(pg, b, want);
-                return ptr;
-            }
-        } else {
-            /* Grow in place into the top block, growing the heap if need be
-             * (a growth that is not contiguous moves the top away). */
-            uptr next = b + block_bytes(have);
-            while (next == pg->top && top_granules(pg) < want - have)
-                if (!heap_grow(pg, block_bytes(want - have - top_granules(pg)))) break;
-            if (next == pg->top && top_granules(pg) >= want - have) {
-                block_write(b, want, STATE_USED | (block_tag(b) & PREV_MASK));
-                top_set(pg, b + block_bytes(want));
-                return ptr;
-            }
-            /* Grow in place over a free neighbour. */
-            if (next != pg->top && block_state(next) == STATE_FREE &&
-                have + block_granules(next) >= want) {
-                free_list_remove(pg, next);
-                have += block_granules(next);
-                block_write(b, have, STATE_USED | (block_tag(b) & PREV_MASK));
-                block_set_prev(b + block_bytes(have), 0);
-                block_shrink(pg, b, want);
-                return ptr;
-            }
-        }
+        pages_lock(pg);
+        have_bytes = block_usable(block_granules(p - HEADER));
+        int stayed = block_resize(pg, p - HEADER, size);
+        pages_unlock(pg);
+        if (stayed) return ptr;
     }
     void *moved = lm_malloc(size);
     if (!moved) {
         if (size > have_bytes) return 0;
-        if (!s) block_shrink(pg, p - HEADER, request_granules(size));  /* no room to move: stay */
+        if (!s) {      /* no room to move: stay */
+            pages_lock(pg);
+            block_shrink(pg, p - HEADER, request_granules(size));
+            pages_unlock(pg);
+        }
         return ptr;
     }
     __builtin_memcpy(moved, ptr, have_bytes < size ? have_bytes : size);
@@ -1424,7 +1848,7 @@ void *lm_realloc(void *ptr, size_t size) {
 }
 
 void *lm_aligned_alloc(size_t alignment, size_t size) {
-    heap *h = &default_heap;
+    heap *h = heap_here();
     pages *pg = h->pages;
     if (!alignment || (alignment & (alignment - 1)) || size > MAX_REQUEST - 2 * GRANULE ||
         alignment > MAX_REQUEST - 2 * GRANULE - size)
@@ -1432,7 +1856,9 @@ void *lm_aligned_alloc(size_t alignment, size_t size) {
     if (alignment <= GRANULE) return lm_malloc(size);
     if (size <= SMALL_MAX && alignment <= SLOT_ALIGN_MAX)
         return lm_malloc(class_bytes(aligned_class(size, alignment)));
+    pages_lock(pg);
     uptr b = pages_ready(pg) ? block_take_aligned(h, alignment, size) : 0;
+    pages_unlock(pg);
     if (!b) return malloc_slow(h, SIZE_MAX);   /* counted */
     return (void *)(b + HEADER);
 }
@@ -1496,10 +1922,12 @@ static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr blo
             line_number(&l, v, c == 'n' || c == 's' ? 10 : 16);
         }
     }
+    pages_lock(pg);
     pg->misuse_count++;
     pg->last_misuse = (lm_misuse){ reports[r].kind, ptr, usable };
     lm_target_report(reports[r].kind, ptr, usable, l.text, l.len, pg->policy == LM_POLICY_ABORT);
     if (pg->policy == LM_POLICY_ABORT) __builtin_trap();   /* the target did not stop */
+    pages_unlock(pg);
 }
 
 /* ===== Policy, statistics and validation ================================== */
@@ -1521,10 +1949,39 @@ const char *lm_misuse_kind_name(lm_misuse_kind kind) {
         for (span *s = span_at(pg, table_) + 1; s < span_at(pg, table_) + TABLE_SPANS; s++) \
             if (s->kind == SPAN_SMALL)
 
+/* Every heap: the threads' (those that ended too), or the one default heap. */
+#if LM_THREADS
+#define FOR_EACH_HEAP(pg, h) for (heap *h = (pg)->heaps; h; h = h->next_heap)
+#else
+#define FOR_EACH_HEAP(pg, h) for (heap *h = &default_heap; h; h = 0)
+#endif
+
+/* Slots on the remote list of s: freed, but counted as used until its
+ * owner takes them. (A walk that leaves the span, or loops, stops.) */
+static uint32_t span_remote_count(pages *pg, span *s) {
+#if LM_THREADS
+    uint32_t count = 0;
+    uptr first = span_slot0(pg, s), end = span_end(pg, s);
+    for (uint32_t at = (uint32_t)ATOMIC_LOAD(&s->remote, ACQUIRE); at && count < s->used; count++) {
+        uptr slot = slot_at(pg, at);
+        if (slot < first || slot >= end) break;
+        at = ATOMIC_LOAD((word *)slot, RELAXED);
+    }
+    return count;
+#else
+    (void)pg, (void)s;
+    return 0;
+#endif
+}
+
+/* With threads, the figures of spans other threads allocate from at the
+ * same time are a moment's. */
 void lm_stats(lm_stats_t *out) {
     pages *pg = &page_layer;
     lm_stats_t s = { 0 };
-    uint64_t blocks = 0, tables = 0;
+    uint64_t blocks = 0, tables = 0, heaps = 0;
+    pages_lock(pg);
+    FOR_EACH_HEAP(pg, h) heaps++;
     if (pg->first) {
         for (uptr b = pg->first; b && b < pg->top; b = chain_next(pg, b)) {
             blocks++;
@@ -1534,8 +1991,9 @@ void lm_stats(lm_stats_t *out) {
             }
         }
         FOR_EACH_SPAN(pg, sp) {
-            s.live_blocks += sp->used;
-            s.live_bytes += (uint64_t)sp->used * class_bytes(sp->sizeclass);
+            uint32_t live = sp->used - span_remote_count(pg, sp);
+            s.live_blocks += live;
+            s.live_bytes += (uint64_t)live * class_bytes(sp->sizeclass);
         }
         for (uint32_t t = pg->tables; t; t = span_at(pg, t)->next) tables++;
         s.footprint = pg->end - pg->start;
@@ -1544,8 +2002,10 @@ void lm_stats(lm_stats_t *out) {
     s.grow_calls = pg->grow_calls;
     s.failed_allocs = pg->failed_allocs;
     s.misuse_count = pg->misuse_count;
-    s.metadata_bytes = sizeof *pg + sizeof default_heap + (blocks + 1) * HEADER +
-                       tables * TABLE_SPANS * sizeof(span) + pg->map_pages * sizeof(word);
+    s.metadata_bytes = sizeof *pg + heaps * sizeof(heap) + (blocks + 1) * HEADER +
+                       tables * TABLE_SPANS * sizeof(span) + pg->map_pages * sizeof(word) +
+                       pg->retired_bytes;
+    pages_unlock(pg);
     *out = s;
 }
 
@@ -1573,7 +2033,7 @@ static size_t span_check_all(pages *pg, span *s, uint64_t *mapped) {
     uptr b = block_at(pg, s->block), size = class_bytes(s->sizeclass);
     uptr area = (uptr)s->capacity * size, slot0 = span_slot0_in(b, s->sizeclass);
     if (b < pg->first || b >= pg->top || !header_valid(b) || block_state(b) != STATE_INTERNAL ||
-        (uint32_t)slot0 != s->slot0 || area < PAGE_SIZE || slot0 + area > block_next(b))
+        slot0 != s->slot0 || area < PAGE_SIZE || slot0 + area > block_next(b))
         return errors + 1;
     /* Named by every page it touches, but a last page another span starts in. */
     for (uptr page = page_of(pg, slot0), last = page_of(pg, slot0 + area - 1); page <= last; page++) {
@@ -1593,9 +2053,34 @@ static size_t span_check_all(pages *pg, span *s, uint64_t *mapped) {
     return errors;
 }
 
+/* Checks a heap's class queues: each links valid spans of its class it
+ * owns, and holds exactly those that say they are queued. */
+static size_t heap_check(heap *h) {
+    pages *pg = h->pages;
+    size_t errors = 0;
+    for (unsigned c = 0; c < SMALL_CLASSES; c++) {
+        uint32_t queued = 0, prev = 0;
+        span *s = h->current[c];
+        if (s != &empty_span) {
+            for (uint32_t at = span_ref(pg, s); at; at = span_at(pg, at)->next) {
+                span *q = span_at(pg, at);
+                if (!span_valid(pg, q) || q->sizeclass != c || !q->queued || q->prev != prev ||
+                    q->owner != h->id || ++queued > 1u << 30) { errors++; break; }
+                prev = at;
+            }
+        }
+        errors += h->last[c] != prev;
+        FOR_EACH_SPAN(pg, q) queued -= q->sizeclass == c && q->queued && q->owner == h->id;
+        errors += queued != 0;
+    }
+    for (uint32_t g = 0; g <= SMALL_GRANULES; g++)
+        errors += h->direct[g] != h->current[sizeclass_small(g)];
+    return errors;
+}
+
+/* With threads, only while no other thread allocates or frees. */
 size_t lm_check(void) {
     pages *pg = &page_layer;
-    heap *h = &default_heap;
     if (!pg->first) return 0;
     size_t errors = 0;
     uint64_t listed_blocks = 0, free_seen = 0, mapped = 0, map_entries = 0;
@@ -1628,30 +2113,22 @@ size_t lm_check(void) {
     }
     errors += listed_blocks != free_seen;
     errors += pg->extent != (pg->sentinel - pg->first) >> GRANULE_SHIFT;
-    errors += (uptr)pg->map != pg->sentinel + HEADER || pg->map_pages != page_of(pg, pg->end - 1) + 1 ||
-              (uptr)(pg->map + pg->map_pages) > pg->end;
+    /* The map covers all pages: after the sentinel, or with threads in an
+     * INTERNAL block. */
+    uptr map_block = (uptr)(pg->map - 1) - HEADER;
+    errors += pg->map[-1] != pg->map_pages || pg->map_pages <= page_of(pg, pg->end - 1);
+    if (LM_THREADS)
+        errors += map_block < pg->first || map_block >= pg->sentinel ||
+                  block_state(map_block) != STATE_INTERNAL ||
+                  block_usable(block_granules(map_block)) < (pg->map_pages + 1) * sizeof(word);
+    else
+        errors += map_block != pg->sentinel || (uptr)(pg->map + pg->map_pages) > pg->end;
     errors += pg->origin != pg->first - GRANULE;
 
     /* Spans, the map, and the class queues. */
     FOR_EACH_SPAN(pg, s) errors += span_check_all(pg, s, &mapped);
     for (uptr page = 0; page < pg->map_pages; page++) map_entries += pg->map[page] != 0;
     errors += map_entries != mapped;
-    for (unsigned c = 0; c < SMALL_CLASSES; c++) {
-        uint32_t queued = 0, prev = 0;
-        span *s = h->current[c];
-        if (s != &empty_span) {
-            for (uint32_t at = span_ref(pg, s); at; at = span_at(pg, at)->next) {
-                span *q = span_at(pg, at);
-                if (!span_valid(pg, q) || q->sizeclass != c || !q->queued || q->prev != prev ||
-                    ++queued > 1u << 30) { errors++; break; }
-                prev = at;
-            }
-        }
-        errors += h->last[c] != prev;
-        FOR_EACH_SPAN(pg, q) queued -= q->sizeclass == c && q->queued;
-        errors += queued != 0;
-    }
-    for (uint32_t g = 0; g <= SMALL_GRANULES; g++)
-        errors += h->direct[g] != h->current[sizeclass_small(g)];
+    FOR_EACH_HEAP(pg, h) errors += heap_check(h);
     return errors;
 }

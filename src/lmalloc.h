@@ -35,6 +35,13 @@ size_t lm_usable_size(const void *ptr);             /* 0 for NULL */
 void   lm_free_sized(void *ptr, size_t size);       /* free, checking `size` is the length asked for */
 void   lm_free_aligned_sized(void *ptr, size_t alignment, size_t size); /* the same for lm_aligned_alloc */
 
+/* With threads (natively, and in wasm built with atomics) each thread
+ * allocates from a heap of its own and any thread may free any block. A
+ * thread that ends hands its heap back: natively that happens by itself;
+ * a wasm host's thread wrapper calls this as the thread's last act. Its
+ * blocks stay valid. Safe to call again, and a no-op without threads. */
+void   lm_thread_exit(void);
+
 typedef struct lm_stats {
     uint64_t live_bytes;      /* usable bytes of all live blocks */
     uint64_t live_blocks;     /* blocks handed out and not yet freed */

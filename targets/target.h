@@ -2,7 +2,7 @@
  *
  * Each target (targets/wasm/target.c for wasm32 and wasm64,
  * targets/wasi/target.c for wasm32-wasi with a libc, targets/native/target.c
- * for x86_64) implements these three functions and nothing else; CMake picks
+ * for x86_64) implements these functions and nothing else; CMake picks
  * the file, the allocator core never tests which target it is on. The
  * target's capabilities arrive as compile definitions (set in one place,
  * CMakeLists.txt), with defaults below for a build by hand:
@@ -12,6 +12,9 @@
  *   LM_GROWN_MEMORY_ZEROED 1 if memory returned by lm_target_grow reads as
  *                          zero (wasm memory.grow and fresh mmap pages do).
  *                          Default 1: every target here grows zeroed memory.
+ *   LM_THREADS             1 if several threads share the heap: each gets a
+ *                          heap of its own, the page layer takes a lock.
+ *                          Default: 1, but on wasm built without atomics.
  *
  * Memory is one contiguous range that only grows upward, in whole pages of
  * LM_TARGET_PAGE_SIZE bytes, never shrinks and never moves: exactly what
@@ -32,6 +35,13 @@
 #endif
 #ifndef LM_TARGET_TIME_GROWTH
 #define LM_TARGET_TIME_GROWTH 0
+#endif
+#ifndef LM_THREADS
+#if defined(__wasm__) && !defined(__wasm_atomics__)
+#define LM_THREADS 0
+#else
+#define LM_THREADS 1
+#endif
 #endif
 
 #define LM_TARGET_PAGE_SIZE 65536u
@@ -55,6 +65,25 @@ uintptr_t lm_target_grow(uintptr_t bytes);
  * returns. If not fatal, the target passes the report on and returns. */
 void lm_target_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
                       const char *line, size_t line_len, int fatal);
+
+#if LM_THREADS
+/* Futex-like sleeping, for the page layer's lock: lm_target_wait returns
+ * at once if *word != expected, else sleeps until lm_target_wake(word) or
+ * spuriously; lm_target_wake wakes one sleeper. A thread that may not
+ * sleep (a browser's main thread) spins instead. */
+void lm_target_wait(uint32_t *word, uint32_t expected);
+void lm_target_wake(uint32_t *word);
+
+/* Called once, at the heap's first use: `prepare` runs before fork(),
+ * `parent` and `child` after it in each process (so the child can
+ * allocate). A target without fork ignores it. */
+void lm_target_on_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
+/* Called once per thread, when it first allocates: `done` must run when
+ * the thread ends. A target whose host calls lm_thread_exit itself (wasm
+ * workers) ignores it. */
+void lm_target_on_thread_exit(void (*done)(void));
+#endif
 
 /* LM_TARGET_TIME_GROWTH (0/1, set by CMake, default 0): when 1, lm_target_grow adds the
  * nanoseconds it spends to this counter, so a benchmark can tell the cost of

@@ -13,9 +13,12 @@
 #include "../target.h"
 
 #include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -175,3 +178,44 @@ void lm_target_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
     if (fatal)
         abort();
 }
+
+#if LM_THREADS
+void lm_target_wait(uint32_t *word, uint32_t expected)
+{
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+void lm_target_wake(uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+void lm_target_on_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    pthread_atfork(prepare, parent, child);
+}
+
+/* A thread-specific value's destructor runs when its thread ends: the key
+ * carries `done` to every thread that allocated. */
+static pthread_key_t thread_end_key;
+static pthread_once_t thread_end_once = PTHREAD_ONCE_INIT;
+static void (*thread_end_done)(void);
+
+static void thread_end(void *value)
+{
+    (void)value;
+    __atomic_load_n(&thread_end_done, __ATOMIC_RELAXED)();
+}
+
+static void thread_end_key_create(void)
+{
+    pthread_key_create(&thread_end_key, thread_end);
+}
+
+void lm_target_on_thread_exit(void (*done)(void))
+{
+    __atomic_store_n(&thread_end_done, done, __ATOMIC_RELAXED);
+    pthread_once(&thread_end_once, thread_end_key_create);
+    pthread_setspecific(thread_end_key, (void *)1);
+}
+#endif

@@ -67,3 +67,31 @@ void lm_target_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
     if (fatal)
         __builtin_trap();
 }
+
+#if LM_THREADS
+/* Set by the host's thread entry in workers: a browser's main thread may
+ * not wait on memory, so it spins. */
+_Thread_local int lm_target_may_wait;
+
+void lm_target_wait(uint32_t *word, uint32_t expected)
+{
+    if (lm_target_may_wait)
+        __builtin_wasm_memory_atomic_wait32((int32_t *)word, (int32_t)expected, -1);
+    /* else: return at once; the caller tries again (a spin) */
+}
+
+void lm_target_wake(uint32_t *word)
+{
+    __builtin_wasm_memory_atomic_notify((int32_t *)word, 1);
+}
+
+void lm_target_on_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    (void)prepare, (void)parent, (void)child;   /* no fork in wasm */
+}
+
+void lm_target_on_thread_exit(void (*done)(void))
+{
+    (void)done;   /* the host's thread wrapper calls lm_thread_exit */
+}
+#endif
