@@ -159,14 +159,15 @@ function isResponse(source) {
 // Memory64's JS API changed shape between engines: V8 >= 13 (Node 24,
 // Chromium 133+) takes { address: 'i64' } with BigInt limits; V8 11 (node 20
 // with --experimental-wasm-memory64) takes { index: 'i64' } with numbers.
-export function createMemory({ is64, initialPages, maximumPages }) {
-  if (!is64) return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages });
+// `shared`: a memory for a threaded module (its buffer is a SharedArrayBuffer).
+export function createMemory({ is64, initialPages, maximumPages, shared = false }) {
+  if (!is64) return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared });
   try {
-    return new WebAssembly.Memory({ address: 'i64', initial: BigInt(initialPages), maximum: BigInt(maximumPages) });
+    return new WebAssembly.Memory({ address: 'i64', initial: BigInt(initialPages), maximum: BigInt(maximumPages), shared });
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
   }
-  return new WebAssembly.Memory({ index: 'i64', initial: initialPages, maximum: maximumPages });
+  return new WebAssembly.Memory({ index: 'i64', initial: initialPages, maximum: maximumPages, shared });
 }
 
 // ---------------------------------------------------------------- boundary --
