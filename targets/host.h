@@ -43,7 +43,7 @@ int lm_host_create(const char *path);
 intptr_t lm_host_getenv(const char *name, char *buf, size_t cap);
 
 /* Ends the program at once with `code` (for fatal test failures). From a
- * thread on wasm it ends that thread, and the join of it ends the program. */
+ * thread it ends that thread, and the join of it ends the program. */
 _Noreturn void lm_host_exit(int code);
 
 /* Threads. Natively pthreads; in a threaded wasm program (lm_add_program
@@ -54,9 +54,9 @@ _Noreturn void lm_host_exit(int code);
  * threads (single-threaded wasm) or no more can start. */
 int lm_host_thread_start(void (*fn)(void *arg), void *arg);
 
-/* Waits until the thread has ended. On wasm, a thread that failed (a failed
- * REQUIRE, a fatal misuse report, a trap) ends the program here, with the
- * exit code it would have had on the main thread. */
+/* Waits until the thread has ended. A thread that failed (lm_host_exit from
+ * a failed REQUIRE; on wasm also a fatal misuse report or a trap) ends the
+ * program here, with the exit code it would have had on the main thread. */
 void lm_host_thread_join(int handle);
 
 /* Processors the host offers this process (at least 1). */
