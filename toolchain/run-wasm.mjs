@@ -48,13 +48,26 @@ function writeAll(fd, data) {
   }
 }
 
-function fail(message) {
-  process.stderr.write(`run-wasm: ${message}\n`);
-  process.exit(2);
-}
-
 // In a thread's worker, what the main thread found out and decided.
 const thread = isMainThread ? null : workerData;
+
+// Threads: per slot, [state, exit code] in one SharedArrayBuffer that every
+// worker is given. The slots are the program's (targets/wasm/threads.c).
+const THREAD_RUNNING = 1, THREAD_ENDED = 2;
+const threadStatus = thread ? new Int32Array(thread.status) : new Int32Array(new SharedArrayBuffer(8 * 1024));
+
+// Tells the thread's join (blocked in Atomics.wait) that it ended, and how.
+function threadEnded(code) {
+  Atomics.store(threadStatus, 2 * thread.slot + 1, code);
+  Atomics.store(threadStatus, 2 * thread.slot, THREAD_ENDED);
+  Atomics.notify(threadStatus, 2 * thread.slot);
+}
+
+function fail(message) {
+  process.stderr.write(`run-wasm: ${message}\n`);
+  if (thread) threadEnded(2);
+  process.exit(2);
+}
 const [modulePath, ...programArgs] = thread ? [thread.modulePath, ...thread.programArgs] : process.argv.slice(2);
 if (!modulePath) fail('usage: run-wasm <module.wasm> [args...]');
 let bytes;
@@ -93,10 +106,6 @@ let nextHandle = 3;
 const args = [path.basename(modulePath), ...programArgs].map((a) => Buffer.from(`${a}\0`));
 const argBytes = args.reduce((sum, a) => sum + a.length, 0);
 
-// Threads: per slot, [state, exit code] in one SharedArrayBuffer that every
-// worker is given. The slots are the program's (targets/wasm/threads.c).
-const THREAD_RUNNING = 1, THREAD_ENDED = 2;
-const threadStatus = thread ? new Int32Array(thread.status) : new Int32Array(new SharedArrayBuffer(8 * 1024));
 let module;
 
 const host = {
@@ -262,9 +271,7 @@ if (thread) {
     throw new ExitRequest(0);
   });
   for (const file of files.values()) if (file.fd >= 0) fs.closeSync(file.fd);
-  Atomics.store(threadStatus, 2 * thread.slot + 1, exitCode);
-  Atomics.store(threadStatus, 2 * thread.slot, THREAD_ENDED);
-  Atomics.notify(threadStatus, 2 * thread.slot);
+  threadEnded(exitCode);
 } else {
   exitCode = runToExit(() => {
     module = new WebAssembly.Module(bytes);
