@@ -78,6 +78,8 @@ export interface InstantiateOptions {
    * false keeps the classic buffer. Ignored for `memory`.
    */
   resizableBuffer?: boolean;
+  /** Require a threaded module (shared memory, share() to workers): throw otherwise. */
+  threads?: boolean;
 }
 
 /** What share() gives and fromShared() takes; structured-cloneable (postMessage, workerData). */

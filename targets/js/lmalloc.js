@@ -469,7 +469,7 @@ export class Lmalloc {
    * @param source bytes (ArrayBuffer / typed array / Buffer), a Response (or a
    *   promise of one) or a compiled WebAssembly.Module.
    * @param options see lmalloc.d.ts (imports, memory, maximumPages, policy,
-   *   onMisuse, trackUnfreed, resizableBuffer).
+   *   onMisuse, trackUnfreed, resizableBuffer, threads).
    */
   static async instantiate(source, options = {}) {
     source = await source;
@@ -499,6 +499,10 @@ export class Lmalloc {
       instance = await heap.#instantiateImportingMemory(module, shape, memoryImport, options);
     }
     heap.#attach(instance, options);
+    if (options.threads && heap.#control === null) {
+      throw new Error('lmalloc: { threads: true } needs a threaded module (lmalloc-threads.wasm, ' +
+                      'moduleURL(width, { threads: true })); this one has no shared memory');
+    }
     return heap;
   }
 

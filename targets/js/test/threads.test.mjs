@@ -33,9 +33,11 @@ test('a threaded module gets a shared memory; its heap works as any', async () =
   assertClean(heap);
 });
 
-test('a module without shared memory cannot be shared', async () => {
+test('a module without shared memory cannot be shared, nor asked for with { threads: true }', async () => {
   const heap = await freshHeap();
   assert.throws(() => heap.share(), /has no threads/);
+  await assert.rejects(freshHeap({ threads: true }), /needs a threaded module/);
+  assert.ok((await Lmalloc.instantiate(threadsBytes, { threads: true })).memory.buffer instanceof SharedArrayBuffer);
 });
 
 test('a worker reads and frees the main thread\'s block; the main thread frees the worker\'s', async () => {
