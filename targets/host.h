@@ -42,7 +42,24 @@ int lm_host_create(const char *path);
  * ("node 24.11.1"), so a test can hold the engine to what it can do. */
 intptr_t lm_host_getenv(const char *name, char *buf, size_t cap);
 
-/* Ends the program at once with `code` (for fatal test failures). */
+/* Ends the program at once with `code` (for fatal test failures). From a
+ * thread it ends that thread, and the join of it ends the program. */
 _Noreturn void lm_host_exit(int code);
+
+/* Threads. Natively pthreads; in a threaded wasm program (lm_add_program
+ * THREADS) each thread is a node worker running the same module on the same
+ * shared memory, with its own stack and TLS block from a static pool
+ * (targets/wasm/threads.c), and calling lm_thread_exit() when `fn` returns.
+ * Returns a handle >= 0 for lm_host_thread_join, or -1 when the build has no
+ * threads (single-threaded wasm) or no more can start. */
+int lm_host_thread_start(void (*fn)(void *arg), void *arg);
+
+/* Waits until the thread has ended. A thread that failed (lm_host_exit from
+ * a failed REQUIRE; on wasm also a fatal misuse report or a trap) ends the
+ * program here, with the exit code it would have had on the main thread. */
+void lm_host_thread_join(int handle);
+
+/* Processors the host offers this process (at least 1). */
+int lm_host_cpu_count(void);
 
 #endif

@@ -18,7 +18,7 @@
  *   wasm32             refuses  (addresses end at 4 GiB; 5 GiB does not even
  *                      fit size_t, so the request saturates to SIZE_MAX, as
  *                      the JS helper does)
- * The engine comes from lm_host_getenv("LM_WASM_ENGINE"), set by the runner.
+ * The engine comes from lm_host_getenv("LM_WASM_ENGINE") (testlib).
  *
  * Every block is written and read back, but sparsely: the first and last byte
  * of each 64 KiB stretch (small blocks in full), so the run stays fast and the
@@ -256,51 +256,9 @@ static void workload_free(void)
         lm_free(small[i]);
 }
 
-/* ---- expectations ---------------------------------------------------------- */
-
-#if LM_TEST_WASM
-/* The node major version from "node 24.11.1", or 0 if the text is not that. */
-static unsigned engine_node_major(const char *engine)
-{
-    const char *prefix = "node ";
-    for (; *prefix != '\0'; prefix++, engine++)
-        if (*engine != *prefix)
-            return 0;
-    unsigned major = 0;
-    for (; *engine >= '0' && *engine <= '9'; engine++)
-        major = major * 10 + (unsigned)(*engine - '0');
-    return *engine == '.' ? major : 0;
-}
-#endif
-
-/* Whether this target and engine can hold a heap past 4 GiB. */
-static int target_holds_past_4gib(void)
-{
-#if LM_TEST_WASM
-    char engine[64];
-    intptr_t len = lm_host_getenv("LM_WASM_ENGINE", engine, sizeof engine);
-    if (len <= 0 || (size_t)len >= sizeof engine || engine_node_major(engine) == 0) {
-        tl_printf("error: the runner must set LM_WASM_ENGINE to \"node <version>\" "
-                  "(toolchain/run-wasm.mjs does); got %s\n", len < 0 ? "nothing" : engine);
-        lm_host_exit(2);
-    }
-    unsigned major = engine_node_major(engine);
-    tl_printf("  engine: %s, wasm%u\n", engine, (unsigned)LM_UPTR_BITS);
-#if LM_UPTR_BITS == 64
-    return major >= 24;   /* node 20 stops memory64 at 4 GiB */
-#else
-    (void)major;
-    return 0;             /* wasm32 addresses end at 4 GiB */
-#endif
-#else
-    tl_printf("  engine: native x86_64\n");
-    return 1;
-#endif
-}
-
 static workload workload_for(const char *mode)
 {
-    int holds = target_holds_past_4gib();
+    int holds = tl_target_holds_past_4gib();
     if (mode == NULL || tl_streq(mode, "full"))
         return (workload){ "full", 5 * GiB, 6 * GiB, holds };
     if (tl_streq(mode, "scaled"))

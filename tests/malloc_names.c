@@ -1,7 +1,8 @@
 /* malloc_names — the standard names (targets/malloc/malloc.c) are lmalloc:
  * every block they hand out is an lmalloc block, each name keeps its C/POSIX
  * contract (zeroing, content across realloc, alignment, NULL and errno on
- * failure, EINVAL for a bad alignment), C23 free_sized/free_aligned_sized
+ * failure, EINVAL for a bad alignment; reallocarray, and natively glibc's
+ * valloc and pvalloc), C23 free_sized/free_aligned_sized
  * check the length, and misuse through these names is reported as through
  * the lm_ functions.
  *
@@ -32,6 +33,12 @@ int posix_memalign(void **out, size_t alignment, size_t size);
 size_t malloc_usable_size(void *ptr);
 void free_sized(void *ptr, size_t size);
 void free_aligned_sized(void *ptr, size_t alignment, size_t size);
+void *reallocarray(void *ptr, size_t count, size_t size);
+#if defined(__linux__)
+void *valloc(size_t size);
+void *pvalloc(size_t size);
+#define PAGE_BYTES 4096
+#endif
 
 static uint64_t live_blocks(void)
 {
@@ -99,6 +106,26 @@ static void check_contract(void)
     }
     CHECK_EQ(live_blocks(), live_before);
 
+    /* reallocarray: realloc of count * size, keeping the contents. */
+    unsigned char *array = reallocarray(NULL, 10, 8);
+    REQUIRE(array != NULL);
+    tl_fill_pattern(array, 80, 4);
+    array = reallocarray(array, 100, 8);
+    REQUIRE(array != NULL);
+    CHECK_PATTERN(array, 80, 4);
+    free(array);
+#if defined(__linux__)
+    /* glibc's page-aligned names: valloc, and pvalloc rounding up to pages. */
+    void *page = valloc(100), *pages = pvalloc(PAGE_BYTES + 1);
+    REQUIRE(page != NULL && pages != NULL);
+    CHECK((uintptr_t)page % PAGE_BYTES == 0);
+    CHECK((uintptr_t)pages % PAGE_BYTES == 0);
+    CHECK(lm_usable_size(pages) >= 2 * PAGE_BYTES);
+    free(page);
+    free(pages);
+#endif
+    CHECK_EQ(live_blocks(), live_before);
+
     /* C23 sized frees, with the length asked for. */
     void *sized = malloc(300);
     REQUIRE(sized != NULL);
@@ -120,6 +147,9 @@ static void check_failures(void)
     ERRNO_IS(ENOMEM);
     ERRNO_CLEAR();
     CHECK(calloc(huge, 4) == NULL);
+    ERRNO_IS(ENOMEM);
+    ERRNO_CLEAR();
+    CHECK(reallocarray(NULL, huge, 4) == NULL);   /* count * size overflows */
     ERRNO_IS(ENOMEM);
     void *block = malloc(64);
     REQUIRE(block != NULL);

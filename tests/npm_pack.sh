@@ -15,7 +15,8 @@ LMALLOC_WASM32="$(realpath "$2")" LMALLOC_WASM64="$(realpath "$3")" npm pack --s
 tarball="$(ls "$scratch"/lmalloc-*.tgz)"
 contents="$(tar -tzf "$tarball")"
 echo "$contents" | sed 's/^/  /'
-for file in package/lmalloc.js package/lmalloc.d.ts package/wasm32/lmalloc.wasm package/wasm64/lmalloc.wasm; do
+for file in package/lmalloc.js package/lmalloc.d.ts package/wasm32/lmalloc.wasm package/wasm64/lmalloc.wasm \
+            package/wasm32/lmalloc-threads.wasm package/wasm64/lmalloc-threads.wasm; do
     grep -qx "$file" <<<"$contents" || { echo "npm_pack: the tarball lacks $file"; exit 1; }
 done
 [[ ! -e "$repo/targets/js/wasm32" ]] || { echo "npm_pack: postpack left targets/js/wasm32 behind"; exit 1; }

@@ -376,3 +376,41 @@ lm_stats_t tl_stats(void)
     lm_stats(&stats);
     return stats;
 }
+
+/* ---- targets ------------------------------------------------------------- */
+
+#if LM_TEST_WASM
+/* The node major version from "node 24.11.1", or 0 if the text is not that. */
+static unsigned engine_node_major(const char *engine)
+{
+    const char *prefix = "node ";
+    for (; *prefix != '\0'; prefix++, engine++)
+        if (*engine != *prefix)
+            return 0;
+    unsigned major = 0;
+    for (; *engine >= '0' && *engine <= '9'; engine++)
+        major = major * 10 + (unsigned)(*engine - '0');
+    return *engine == '.' ? major : 0;
+}
+#endif
+
+int tl_target_holds_past_4gib(void)
+{
+#if LM_TEST_WASM
+    char engine[64];
+    intptr_t len = lm_host_getenv("LM_WASM_ENGINE", engine, sizeof engine);
+    if (len <= 0 || (size_t)len >= sizeof engine || engine_node_major(engine) == 0) {
+        tl_printf("error: the runner must set LM_WASM_ENGINE to \"node <version>\" "
+                  "(toolchain/run-wasm.mjs does); got %s\n", len < 0 ? "nothing" : engine);
+        lm_host_exit(2);
+    }
+    unsigned major = engine_node_major(engine);
+    tl_printf("  engine: %s, wasm%u\n", engine, (unsigned)(sizeof(void *) * 8));
+    if (sizeof(void *) == 8)
+        return major >= 24;   /* node 20 stops memory64 at 4 GiB */
+    return 0;                 /* wasm32 addresses end at 4 GiB */
+#else
+    tl_printf("  engine: native x86_64\n");
+    return 1;
+#endif
+}

@@ -104,6 +104,14 @@ size_t tl_find_byte_mismatch(const void *p, size_t len, uint8_t value);
     tl_check_pattern(__FILE__, __LINE__, (p), (len), (id))
 int tl_check_pattern(const char *file, int line, const void *p, size_t len, uint64_t id);
 
+/* ---- targets --------------------------------------------------------------
+ * Whether this target and engine can hold a heap past 4 GiB: natively yes;
+ * wasm64 under Node >= 24 yes; wasm64 under node 20 (memory64 stops at
+ * 4 GiB) and wasm32 no. On wasm the engine comes from the runner
+ * (lm_host_getenv("LM_WASM_ENGINE")); the program stops if it is missing.
+ * Prints the engine. LM_TEST_WASM (0/1) comes from tests/CMakeLists.txt. */
+int tl_target_holds_past_4gib(void);
+
 /* Reads the allocator's statistics. */
 lm_stats_t tl_stats(void);
 

@@ -7,10 +7,19 @@
 //
 // wasm64: pointers and sizes are i64, so they arrive and must be returned as
 // BigInt. The module's memory type decides, read once from its binary.
+//
+// Threaded programs (lm_add_program THREADS) import a shared memory, which
+// the runner creates. Each lm_host_thread_start becomes a worker running
+// this same file: it instantiates the module on that memory, sets the
+// instance's __stack_pointer to the stack the program chose for the thread,
+// and calls the export lm_host_thread_entry. A thread that fails (exit code,
+// fatal report, trap) ends the program at its join, with that code.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { readMemoryShape, switchToResizableBuffer } from '../targets/js/lmalloc.js';
+import { Worker, isMainThread, workerData } from 'node:worker_threads';
+import { createMemory, readMemoryShape, switchToResizableBuffer } from '../targets/js/lmalloc.js';
 
 const EXIT_ABORT = 134;
 
@@ -39,12 +48,27 @@ function writeAll(fd, data) {
   }
 }
 
-function fail(message) {
-  process.stderr.write(`run-wasm: ${message}\n`);
-  process.exit(2);
+// In a thread's worker, what the main thread found out and decided.
+const thread = isMainThread ? null : workerData;
+
+// Threads: per slot, [state, exit code] in one SharedArrayBuffer that every
+// worker is given. The slots are the program's (targets/wasm/threads.c).
+const THREAD_RUNNING = 1, THREAD_ENDED = 2;
+const threadStatus = thread ? new Int32Array(thread.status) : new Int32Array(new SharedArrayBuffer(8 * 1024));
+
+// Tells the thread's join (blocked in Atomics.wait) that it ended, and how.
+function threadEnded(code) {
+  Atomics.store(threadStatus, 2 * thread.slot + 1, code);
+  Atomics.store(threadStatus, 2 * thread.slot, THREAD_ENDED);
+  Atomics.notify(threadStatus, 2 * thread.slot);
 }
 
-const [modulePath, ...programArgs] = process.argv.slice(2);
+function fail(message) {
+  process.stderr.write(`run-wasm: ${message}\n`);
+  if (thread) threadEnded(2);
+  process.exit(2);
+}
+const [modulePath, ...programArgs] = thread ? [thread.modulePath, ...thread.programArgs] : process.argv.slice(2);
 if (!modulePath) fail('usage: run-wasm <module.wasm> [args...]');
 let bytes;
 try {
@@ -53,7 +77,8 @@ try {
   fail(`cannot read ${modulePath}: ${error.message}`);
 }
 
-const is64 = readMemoryShape(bytes)?.is64 ?? false;
+const shape = readMemoryShape(bytes);
+const is64 = shape?.is64 ?? false;
 const toPtr = is64 ? (n) => BigInt(n) : (n) => n;       // JS number -> uptr
 // uptr -> JS number. An i32 arrives signed: addresses from 2 GiB up would be
 // negative without the unsigned shift.
@@ -73,12 +98,15 @@ const cString = (ptr) => {
   return Buffer.from(all.buffer, start, end - start).toString('utf8');
 };
 
-// Handles >= 3, shared by files opened for reading and created for writing.
+// Handles >= 3, shared by files opened for reading and created for writing
+// (each thread has its own).
 const files = new Map();
 let nextHandle = 3;
 
 const args = [path.basename(modulePath), ...programArgs].map((a) => Buffer.from(`${a}\0`));
 const argBytes = args.reduce((sum, a) => sum + a.length, 0);
+
+let module;
 
 const host = {
   write(fd, buf, len) {
@@ -170,6 +198,29 @@ const host = {
       stringAt += arg.length;
     });
   },
+  cpu_count() {
+    return os.availableParallelism();
+  },
+  thread_spawn(slot, stackTop, fn, arg) {
+    if (!shape?.shared) return -1;     // a module without shared memory has no threads
+    Atomics.store(threadStatus, 2 * slot, THREAD_RUNNING);
+    try {
+      new Worker(new URL(import.meta.url), {
+        workerData: { modulePath, programArgs, module, memory, status: threadStatus.buffer, slot, stackTop, fn, arg },
+      }).unref();
+      return 0;
+    } catch (error) {
+      process.stderr.write(`run-wasm: cannot start a thread: ${error.message}\n`);
+      Atomics.store(threadStatus, 2 * slot, 0);
+      return -1;
+    }
+  },
+  thread_join(slot) {
+    while (Atomics.load(threadStatus, 2 * slot) === THREAD_RUNNING) Atomics.wait(threadStatus, 2 * slot, THREAD_RUNNING);
+    const code = Atomics.load(threadStatus, 2 * slot + 1);
+    Atomics.store(threadStatus, 2 * slot, 0);
+    if (code !== 0) throw new ExitRequest(code);
+  },
 };
 
 const lmalloc = {
@@ -180,27 +231,64 @@ const lmalloc = {
   },
 };
 
-let exitCode;
-try {
-  const module = new WebAssembly.Module(bytes);
-  const instance = new WebAssembly.Instance(module, { host, lmalloc });
-  memory = instance.exports.memory;
-  // A resizable buffer keeps memory.grow cheap (why: targets/js/lmalloc.js).
-  // LM_WASM_BUFFER=fixed keeps the classic one, to measure growth without it.
-  if (process.env.LM_WASM_BUFFER !== 'fixed') switchToResizableBuffer(memory);
-  if (typeof instance.exports._start !== 'function') fail(`${modulePath} exports no _start`);
-  instance.exports._start();
-  fail(`${modulePath}: _start returned without calling exit`);
-} catch (error) {
-  if (error instanceof ExitRequest) {
-    exitCode = error.code;
-  } else if (error instanceof LmallocError) {
-    // The line itself was already printed by the report hook.
-    exitCode = EXIT_ABORT;
-  } else {
-    process.stderr.write(`run-wasm: ${modulePath}: ${error && error.stack ? error.stack : error}\n`);
-    exitCode = EXIT_ABORT;
+// The memory a module importing one gets: shared for a threaded module, its
+// declared limits; node 20 caps memory64 at 4 GiB, so it gets that.
+function memoryFor(memoryShape) {
+  const options = { is64, initialPages: memoryShape.initial, maximumPages: memoryShape.maximum, shared: memoryShape.shared };
+  try {
+    return createMemory(options);
+  } catch (error) {
+    if (!(error instanceof RangeError) || memoryShape.maximum <= 65536) throw error;
+    return createMemory({ ...options, maximumPages: 65536 });
   }
 }
-for (const file of files.values()) if (file.fd >= 0) fs.closeSync(file.fd);
-process.exitCode = exitCode;
+
+// Runs `call` (which runs the program's code) and returns the exit code it
+// ends with.
+function runToExit(call) {
+  try {
+    call();
+    fail(`${modulePath}: the program returned without calling exit`);
+  } catch (error) {
+    if (error instanceof ExitRequest) return error.code;
+    // A report's line was already printed by the report hook.
+    if (!(error instanceof LmallocError)) {
+      process.stderr.write(`run-wasm: ${modulePath}: ${error && error.stack ? error.stack : error}\n`);
+    }
+    return EXIT_ABORT;
+  }
+}
+
+let exitCode;
+if (thread) {
+  memory = thread.memory;
+  module = thread.module;
+  exitCode = runToExit(() => {
+    const instance = new WebAssembly.Instance(module, { host, lmalloc, [shape.module]: { [shape.field]: memory } });
+    if (process.env.LM_WASM_BUFFER !== 'fixed') switchToResizableBuffer(memory);
+    instance.exports.__stack_pointer.value = thread.stackTop;
+    instance.exports.lm_host_thread_entry(thread.slot, thread.fn, thread.arg);
+    throw new ExitRequest(0);
+  });
+  for (const file of files.values()) if (file.fd >= 0) fs.closeSync(file.fd);
+  threadEnded(exitCode);
+} else {
+  exitCode = runToExit(() => {
+    module = new WebAssembly.Module(bytes);
+    const imports = { host, lmalloc };
+    if (shape?.imported) {
+      memory = memoryFor(shape);
+      imports[shape.module] = { [shape.field]: memory };
+    }
+    const instance = new WebAssembly.Instance(module, imports);
+    memory ??= instance.exports.memory;
+    // A resizable buffer keeps memory.grow cheap (why: targets/js/lmalloc.js).
+    // LM_WASM_BUFFER=fixed keeps the classic one, to measure growth without it.
+    if (process.env.LM_WASM_BUFFER !== 'fixed') switchToResizableBuffer(memory);
+    if (typeof instance.exports._start !== 'function') fail(`${modulePath} exports no _start`);
+    instance.exports._start();
+  });
+  for (const file of files.values()) if (file.fd >= 0) fs.closeSync(file.fd);
+  // Threads not joined must not keep the program alive.
+  process.exit(exitCode);
+}

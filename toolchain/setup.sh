@@ -23,9 +23,11 @@ APT_BUILD=(
     wasi-libc libc++-14-dev-wasm32 libc++abi-14-dev-wasm32   # wasm32-wasi preset: C and C++ with a libc
     rustc libstd-rust-dev-wasm32                              # targets/rust: Debian's rustc, std for wasm32
 )
-# Testing: wasm-validate / wasm-objdump, valgrind.
+# Testing: wasm-validate / wasm-objdump, valgrind; the real programs run
+# with and without LD_PRELOAD=liblmalloc.so (tests/preload/run.sh).
 APT_TEST=(
     wabt valgrind
+    python3 sqlite3 git perl xz-utils
 )
 # Benchmarks: google-benchmark natively (and scipy for its compare.py), the
 # system allocators compared with.

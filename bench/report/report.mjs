@@ -245,6 +245,7 @@ function goals() {
     out.push(['allocator instructions per call (native): geomean ≤ 1.25× mimalloc\'s, ≤ 1.0× dlmalloc\'s on every workload',
       `${fmt(instructionRatio('mimalloc'))}× mimalloc's, ${fmt(instructionRatio('dlmalloc'))}× dlmalloc's (worst ${fmt(worst)}×)`]);
   }
+  out.push(...threadGoals(sizes));
   for (const target of targetsRun) {
     if (!allocatorsOf(target).includes('lmalloc_nochecks')) continue;
     const costs = benchesOf(target).map((b) => (get(target, 'lmalloc', b)?.ops ?? NaN) / (get(target, 'lmalloc_nochecks', b)?.ops ?? NaN));
@@ -253,6 +254,63 @@ function goals() {
   }
   return out;
 }
+// Thread workloads (bench_threads_<allocator>, raw/threads/): one record per
+// target, allocator, workload and thread count.
+const threadsDir = path.join(rawDir, 'threads');
+const threadResults = [];
+if (exists(threadsDir)) {
+  for (const file of fs.readdirSync(threadsDir).filter((f) => f.endsWith('.json')).sort()) {
+    try {
+      threadResults.push(readJson(path.join(threadsDir, file)));
+    } catch (error) {
+      problems.push(`threads/${file}: ${error.message}`);
+    }
+  }
+}
+const THREAD_WORKLOADS = ['churn', 'larson', 'prodcons'];
+const THREAD_COUNTS = [1, 2, 4];
+const threadRun = (target, allocator, workload, threads) => threadResults.find((r) =>
+  r.target === target && r.allocator === allocator && r.workload === workload && r.threads === threads);
+const threadRatio = (target, allocator, workload, threads, field) => {
+  const a = threadRun(target, allocator, workload, threads), b = threadRun(target, allocator, workload, 1);
+  return a && b ? a[field] / b[field] : NaN;
+};
+const threadTargets = TARGETS.filter((t) => threadResults.some((r) => r.target === t));
+
+function threadGoals(sizes) {
+  const out = [];
+  if (!threadResults.length) return out;
+  const noLmalloc = (target) => !threadResults.some((r) => r.target === target && r.allocator === 'lmalloc');
+  for (const target of threadTargets) {
+    const best = sortAllocators(threadResults.filter((r) => r.target === target).map((r) => r.allocator))
+      .filter((a) => a !== 'lmalloc').map((a) => `${a} ${fmt(threadRatio(target, a, 'churn', 2, 'ops_per_s'))}×`).join(', ');
+    out.push([`threads ${target}: 2 threads ≥ 1.8× one thread on independent churn`,
+      noLmalloc(target) ? `no lmalloc thread runs (${best})`
+        : `${fmt(threadRatio(target, 'lmalloc', 'churn', 2, 'ops_per_s'))}× (${best})`]);
+  }
+  if (threadTargets.includes('native')) {
+    const cells = [2, 4].map((threads) => {
+      const a = threadRun('native', 'lmalloc', 'prodcons', threads), b = threadRun('native', 'mimalloc', 'prodcons', threads);
+      return `${threads} threads ${a && b ? `${fmt(a.ops_per_s / b.ops_per_s)}×` : '–'}`;
+    });
+    out.push(['threads native: producer/consumer ≥ mimalloc ÷ 1.2 (≥ 0.83× mimalloc)', cells.join(', ')]);
+  }
+  for (const target of threadTargets) {
+    const ratios = THREAD_WORKLOADS.flatMap((workload) => [2, 4].map((threads) =>
+      [`${workload} ×${threads}`, threadRatio(target, 'lmalloc', workload, threads, 'footprint_bytes')]))
+      .filter(([, r]) => Number.isFinite(r));
+    const worst = ratios.reduce((w, x) => (x[1] > w[1] ? x : w), ['', -Infinity]);
+    out.push([`threads ${target}: footprint with threads ≤ 1.3× single-threaded`,
+      ratios.length ? `worst ${fmt(worst[1])}× (${worst[0]})` : 'no lmalloc thread runs']);
+  }
+  if (sizes.wasm32) {
+    out.push(['threads: threaded wasm32 build ≤ 10 KiB of code (single-threaded unchanged)',
+      sizes.wasm32.lmalloc_threads !== undefined
+        ? `${sizes.wasm32.lmalloc_threads} bytes (single-threaded ${sizes.wasm32.lmalloc ?? '–'})` : 'not measured']);
+  }
+  return out;
+}
+
 const goalRows = goals();
 if (goalRows.length) {
   line('## Goals at a glance (lmalloc)');
@@ -313,6 +371,54 @@ for (const target of targetsRun) {
     results.filter((r) => r.target === target && r.footprint > 0)
       .map((r) => ({ workload: r.bench, allocator: r.allocator, value: r.footprint })),
     'footprint ÷ peak live', true, allocators, benches));
+}
+
+if (threadTargets.length) {
+  line('## Threads: throughput by thread count, and footprint');
+  line();
+  line('The same total work on 1, 2 and 4 threads (this machine has ' +
+       `${threadResults[0].cpus} processors): allocator calls per second, M ops/s (× the same allocator on one ` +
+       'thread), and footprint in MiB (× one thread; system allocators†: peak resident-set growth). churn: ' +
+       'each thread on its own blocks; larson: a server whose threads free blocks other threads allocated; ' +
+       'prodcons: every block freed by another thread than the one that allocated it. Locked‡: not ' +
+       'thread-safe itself, run behind one lock.');
+  line();
+  for (const target of threadTargets) {
+    const allocators = sortAllocators(threadResults.filter((r) => r.target === target).map((r) => r.allocator));
+    const label = (a) => {
+      const r = threadResults.find((x) => x.target === target && x.allocator === a);
+      return `${a}${r.footprint_kind === 'rss' ? '†' : ''}${r.locked ? '‡' : ''}`;
+    };
+    line(`${target}:`);
+    line();
+    const rows = [];
+    for (const workload of THREAD_WORKLOADS) {
+      for (const allocator of allocators) {
+        const cells = THREAD_COUNTS.map((threads) => {
+          const r = threadRun(target, allocator, workload, threads);
+          if (!r) return '–';
+          const mark = r.verify_failures > 0 ? ' ✗' : '';
+          return threads === 1 ? `${mops(r.ops_per_s)}${mark}`
+            : `${mops(r.ops_per_s)} (${fmt(threadRatio(target, allocator, workload, threads, 'ops_per_s'))}×)${mark}`;
+        });
+        const footprints = THREAD_COUNTS.map((threads) => {
+          const r = threadRun(target, allocator, workload, threads);
+          if (!r) return '–';
+          const mib = fmt(r.footprint_bytes / 2 ** 20, 1);
+          return threads === 1 ? mib : `${mib} (${fmt(threadRatio(target, allocator, workload, threads, 'footprint_bytes'))}×)`;
+        });
+        rows.push([workload, label(allocator), ...cells, ...footprints]);
+      }
+    }
+    table(['workload', 'allocator', '1 thread', '2 threads', '4 threads', 'MiB, 1', '2', '4'], rows, ['l', 'l']);
+    charts.push(barChart(`threads-${target}`, `${target}: speed-up over one thread (same total work)`,
+      threadResults.filter((r) => r.target === target && r.threads > 1)
+        .map((r) => ({ workload: `${r.workload} ×${r.threads}`, allocator: r.allocator,
+          value: threadRatio(target, r.allocator, r.workload, r.threads, 'ops_per_s') }))
+        .filter((p) => Number.isFinite(p.value)),
+      'ops/s ÷ one thread', false, allocators,
+      THREAD_WORKLOADS.flatMap((w) => [2, 4].map((t) => `${w} ×${t}`))));
+  }
 }
 
 if (targetsRun.includes('wasm32') && targetsRun.includes('wasm64')) {
@@ -457,6 +563,7 @@ line('- `raw/<target>.json`: every run of a target in one google-benchmark JSON 
 line('- `raw/<target>/<allocator>/<workload>.json`: the individual runs; `raw/logs/`: their output; ' +
      '`raw/growth/`, `raw/codesize.json`, `raw/run.json`.');
 line('- `raw/counts.md`, `raw/counts.json`: bench/count\'s counts, per kind of call.');
+line('- `raw/threads/<target>-<allocator>-<workload>-<threads>.json`: the thread workloads, one run each.');
 line('- `benchres.csv`: every result in mimalloc-bench\'s `benchres.csv` shape (benchmark allocator elapsed rss ' +
      'user sys page-faults page-reclaims): benchmark `<target>/<workload>`, elapsed and user = seconds per pass ' +
      '(user: CPU time natively, wall time on wasm), rss = footprint in KiB (peak memory taken through the seam, ' +

@@ -78,6 +78,19 @@ export interface InstantiateOptions {
    * false keeps the classic buffer. Ignored for `memory`.
    */
   resizableBuffer?: boolean;
+  /** Require a threaded module (shared memory, share() to workers): throw otherwise. */
+  threads?: boolean;
+}
+
+/** What share() gives and fromShared() takes; structured-cloneable (postMessage, workerData). */
+export interface SharedHeap {
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly control: SharedArrayBuffer;
+  readonly slot: number;
+  readonly stackTop: number | bigint;
+  readonly is64: boolean;
+  readonly policy: Policy;
 }
 
 export interface Stats {
@@ -177,6 +190,21 @@ export declare class Scope implements Disposable {
 export declare class Lmalloc {
   static instantiate(source: ModuleSource, options?: InstantiateOptions): Promise<Lmalloc>;
   static instantiateSync(module: WebAssembly.Module | ArrayBuffer | ArrayBufferView, options?: InstantiateOptions): Lmalloc;
+  /**
+   * This thread's instance on a heap another thread shared with share(): the
+   * same module on the same memory, with its own stack and thread-locals.
+   */
+  static fromShared(handle: SharedHeap, options?: Omit<InstantiateOptions, 'memory' | 'maximumPages' | 'maximumBytes' | 'initialPages'>): Lmalloc;
+
+  /**
+   * A handle to post to a worker (threaded modules only: lmalloc-threads.wasm).
+   * Takes one of the module's thread slots until that worker's close().
+   * Throws RangeError when every slot is taken.
+   */
+  share(): SharedHeap;
+  /** Ends a fromShared instance's share: frees its scratch block, hands its
+   * per-thread state back and frees its thread slot. No call after it. */
+  close(): void;
 
   readonly module: WebAssembly.Module;
   readonly instance: WebAssembly.Instance;
@@ -244,10 +272,10 @@ export declare function readMemoryShape(bytes: ArrayBuffer | ArrayBufferView): {
 /** Creates a memory for a module that imports one (handles node 20 and 24 Memory64 APIs). */
 /** Switches memory.buffer to a resizable one where the engine can (see README, Growth); otherwise leaves it. */
 export declare function switchToResizableBuffer(memory: WebAssembly.Memory): void;
-export declare function createMemory(options: { is64: boolean; initialPages: number; maximumPages: number }): WebAssembly.Memory;
+export declare function createMemory(options: { is64: boolean; initialPages: number; maximumPages: number; shared?: boolean }): WebAssembly.Memory;
 
 export declare function instantiate(source: ModuleSource, options?: InstantiateOptions): Promise<Lmalloc>;
 export default Lmalloc;
 
 /** URL of the package's own lmalloc module for the width (both ship in the npm package). */
-export declare function moduleURL(width?: 'wasm32' | 'wasm64'): URL;
+export declare function moduleURL(width?: 'wasm32' | 'wasm64', options?: { threads?: boolean }): URL;

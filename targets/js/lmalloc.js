@@ -27,6 +27,13 @@
 // Misuse found by the allocator (double free, foreign pointer, wrong length,
 // ...) arrives through the module's `lmalloc.report` import and is raised as
 // an `LmallocError` carrying the allocator's own one-line message.
+//
+// Threads: a threaded module (lmalloc-threads.wasm) imports a shared memory.
+// Workers share its heap: `heap.share()` on one thread gives a handle to post
+// to a worker, where `Lmalloc.fromShared(handle)` instantiates the same
+// module on the same memory with its own stack and thread-locals (from the
+// module's pool, targets/wasm/threads.c). A fatal misuse on any thread stops
+// every thread's instance: the heap is one.
 
 const PAGE_SIZE = 65536;
 const ENGINE_FALLBACK_PAGES = 65536;   // 4 GiB: every engine accepts this maximum
@@ -61,7 +68,8 @@ export class LmallocError extends Error {
   }
 }
 
-/** Raised by every call on an instance after a fatal misuse stopped it. */
+/** Raised by every call on an instance after a fatal misuse stopped it
+ * (on a shared heap: on any thread). */
 export class LmallocStoppedError extends Error {
   constructor(cause) {
     super(`lmalloc: this instance was stopped by a fatal misuse (${cause.message}); ` +
@@ -159,14 +167,15 @@ function isResponse(source) {
 // Memory64's JS API changed shape between engines: V8 >= 13 (Node 24,
 // Chromium 133+) takes { address: 'i64' } with BigInt limits; V8 11 (node 20
 // with --experimental-wasm-memory64) takes { index: 'i64' } with numbers.
-export function createMemory({ is64, initialPages, maximumPages }) {
-  if (!is64) return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages });
+// `shared`: a memory for a threaded module (its buffer is a SharedArrayBuffer).
+export function createMemory({ is64, initialPages, maximumPages, shared = false }) {
+  if (!is64) return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared });
   try {
-    return new WebAssembly.Memory({ address: 'i64', initial: BigInt(initialPages), maximum: BigInt(maximumPages) });
+    return new WebAssembly.Memory({ address: 'i64', initial: BigInt(initialPages), maximum: BigInt(maximumPages), shared });
   } catch (error) {
     if (!(error instanceof TypeError)) throw error;
   }
-  return new WebAssembly.Memory({ index: 'i64', initial: initialPages, maximum: maximumPages });
+  return new WebAssembly.Memory({ index: 'i64', initial: initialPages, maximum: maximumPages, shared });
 }
 
 // ---------------------------------------------------------------- boundary --
@@ -437,6 +446,7 @@ function runThen(body, cleanup) {
 const STATS_FIELDS = ['liveBytes', 'liveBlocks', 'footprint', 'peakFootprint',
   'growCalls', 'failedAllocs', 'misuseCount', 'metadataBytes'];
 const STATS_BYTES = 64;     // lm_stats_t: eight uint64_t
+const CONTROL_BYTES = 1024; // a threaded heap's shared stop flag and report line
 const MISUSE_BYTES = 24;    // lm_misuse: three uint64_t
 
 const utf8Encoder = new TextEncoder();
@@ -449,13 +459,17 @@ export class Lmalloc {
   #boundary; #raw; #stopped = null; #scratch = 0; #scratchSize = 0;
   #kindNames = null; #registry = null; #onUnfreed = null; #callbackError = null;
   #stackPointer = null; #stackTop = 0n;
+  // Threaded modules: this instance's thread slot (0: the thread that
+  // instantiated the heap), and the stop flag and report line every thread's
+  // instance shares ([0] stopped, [1] kind, [2] line length, then the line).
+  #threadSlot = 0; #control = null; #closed = false;
 
   /**
    * Instantiates an lmalloc module.
    * @param source bytes (ArrayBuffer / typed array / Buffer), a Response (or a
    *   promise of one) or a compiled WebAssembly.Module.
    * @param options see lmalloc.d.ts (imports, memory, maximumPages, policy,
-   *   onMisuse, trackUnfreed, resizableBuffer).
+   *   onMisuse, trackUnfreed, resizableBuffer, threads).
    */
   static async instantiate(source, options = {}) {
     source = await source;
@@ -485,6 +499,10 @@ export class Lmalloc {
       instance = await heap.#instantiateImportingMemory(module, shape, memoryImport, options);
     }
     heap.#attach(instance, options);
+    if (options.threads && heap.#control === null) {
+      throw new Error('lmalloc: { threads: true } needs a threaded module (lmalloc-threads.wasm, ' +
+                      'moduleURL(width, { threads: true })); this one has no shared memory');
+    }
     return heap;
   }
 
@@ -507,6 +525,70 @@ export class Lmalloc {
     }
     heap.#attach(new WebAssembly.Instance(module, heap.#imports(options.imports, null)), options);
     return heap;
+  }
+
+  /**
+   * A handle for another thread to share this heap: post it to a worker
+   * (postMessage or workerData) and call Lmalloc.fromShared(handle) there.
+   * Takes one of the module's thread slots (its stack and thread-locals)
+   * until that thread calls close().
+   */
+  share() {
+    this.#refuseIfStopped();
+    const exports = this.instance.exports;
+    if (this.#control === null) {
+      throw new Error('lmalloc: this module has no threads (no shared memory); share a threaded module\'s heap ' +
+                      '(lmalloc-threads.wasm, moduleURL(width, { threads: true }))');
+    }
+    const slot = exports.lm_wasm_thread_claim();
+    if (slot < 0) {
+      throw new RangeError('lmalloc: every thread slot of the module is taken (LM_WASM_THREAD_SLOTS at build ' +
+                           'time); close() a thread\'s share first');
+    }
+    return { module: this.module, memory: this.memory, control: this.#control.buffer, slot,
+             stackTop: exports.lm_wasm_thread_stack_top(slot), is64: this.is64, policy: this.policy };
+  }
+
+  /**
+   * This thread's instance on a heap shared by another thread's share():
+   * the same module on the same memory, with its own stack and thread-locals.
+   * Views, ownership helpers and misuse errors work as on any instance.
+   * options as for instantiate (imports, onMisuse, trackUnfreed, resizableBuffer).
+   */
+  static fromShared(handle, options = {}) {
+    const { module, memory, control, slot, stackTop, is64, policy } = handle;
+    if (!(module instanceof WebAssembly.Module) || !(memory instanceof WebAssembly.Memory) || !(control instanceof SharedArrayBuffer)) {
+      throw new TypeError('lmalloc: fromShared takes the handle another thread\'s heap.share() made');
+    }
+    const heap = new Lmalloc(module, { is64 }, options);
+    heap.#threadSlot = slot;
+    heap.#control = new Int32Array(control);
+    heap.memory = memory;
+    if (options.resizableBuffer !== false) switchToResizableBuffer(memory);
+    const memoryImport = WebAssembly.Module.imports(module).find((entry) => entry.kind === 'memory');
+    const instance = new WebAssembly.Instance(module, heap.#imports(options.imports, memoryImport, memory));
+    // Before any call: this instance's stack is the slot's, not the module's.
+    instance.exports.__stack_pointer.value = stackTop;
+    heap.#attach(instance, { policy, ...options, memory });
+    return heap;
+  }
+
+  /**
+   * Ends this thread's share of the heap (an instance from fromShared): its
+   * scratch block is freed, lmalloc's per-thread state handed back
+   * (lm_thread_exit) and the thread slot freed for another share(). Blocks
+   * this thread allocated stay valid for the others. No call after this.
+   */
+  close() {
+    if (this.#threadSlot === 0) throw new Error('lmalloc: close() ends a share made by Lmalloc.fromShared');
+    if (this.#closed) return;
+    const exports = this.instance.exports;
+    if (this.#stopped === null) {
+      if (this.#scratch !== 0) this.free(this.#scratch);
+      if (typeof exports.lm_thread_exit === 'function') exports.lm_thread_exit();
+    }
+    this.#closed = true;
+    exports.lm_wasm_thread_release(this.#threadSlot);   // the slot's stack: the last call
   }
 
   constructor(module, shape, options) {
@@ -548,9 +630,10 @@ export class Lmalloc {
     if (requestedMax !== undefined && !Number.isSafeInteger(requestedMax)) {
       throw new RangeError(`lmalloc: maximum must be a whole number of ${PAGE_SIZE}-byte pages`);
     }
-    const widths = shape !== null ? [shape.is64] : [false, true];
+    const shapes = shape !== null ? [shape]
+      : [false, true].flatMap((is64) => [false, true].map((shared) => ({ is64, shared })));
     let lastError = null;
-    for (const is64 of widths) {
+    for (const { is64, shared } of shapes) {
       const declaredMax = shape?.maximum ?? null;
       const maximumPages = requestedMax ?? declaredMax ?? (is64 ? 262144 : 65536);
       if (declaredMax !== null && maximumPages > declaredMax) {
@@ -563,12 +646,12 @@ export class Lmalloc {
       }
       let memory;
       try {
-        memory = createMemory({ is64, initialPages, maximumPages });
+        memory = createMemory({ is64, initialPages, maximumPages, shared });
       } catch (error) {
         // Without a chosen maximum, an engine that caps memory lower than the
         // module declares (node 20: 4 GiB for memory64) gets its own cap.
         if (!(error instanceof RangeError) || requestedMax !== undefined || maximumPages <= ENGINE_FALLBACK_PAGES) throw error;
-        memory = createMemory({ is64, initialPages, maximumPages: ENGINE_FALLBACK_PAGES });
+        memory = createMemory({ is64, initialPages, maximumPages: ENGINE_FALLBACK_PAGES, shared });
       }
       try {
         const instance = await WebAssembly.instantiate(module, this.#imports(options.imports, memoryImport, memory));
@@ -598,6 +681,14 @@ export class Lmalloc {
         throw new Error('lmalloc: the module neither exports a memory named "memory" nor imports one');
       }
       this.memory = exports.memory;
+    }
+    // A threaded module: this instance's thread-locals first, before any
+    // other call (its stack pointer was set by fromShared for a worker).
+    if (typeof exports.lm_wasm_thread_enter === 'function') {
+      if (exports.lm_wasm_thread_enter(this.#threadSlot) !== 0) {
+        throw new Error('lmalloc: the module\'s thread-locals do not fit its thread blocks (targets/wasm/threads.c)');
+      }
+      this.#control ??= new Int32Array(new SharedArrayBuffer(CONTROL_BYTES));
     }
     // Only memories the library owns: a caller's memory keeps the buffer
     // mode the caller chose (views the caller holds depend on it).
@@ -644,7 +735,7 @@ export class Lmalloc {
       : result === 'i32' ? (value) => value
         : (value) => boundary.out(value);
     return (...args) => {
-      if (this.#stopped !== null) throw new LmallocStoppedError(this.#stopped);
+      this.#refuseIfStopped();
       if (args.length !== convert.length) {
         throw new TypeError(`lmalloc: ${name} takes ${convert.length} argument(s), got ${args.length}`);
       }
@@ -703,11 +794,23 @@ export class Lmalloc {
       bigint: (value) => value, void: () => undefined,
     }[result];
     return (...args) => {
-      if (this.#stopped !== null) throw new LmallocStoppedError(this.#stopped);
+      this.#refuseIfStopped();
       const value = this.#guard(name, () => fn(...args.map((arg, index) => convert[index](arg))));
       this.#rethrowCallbackError();
       return back(value);
     };
+  }
+
+  // Refuses a call after a fatal misuse on this instance or, on a shared
+  // heap, on another thread's; and after close().
+  #refuseIfStopped() {
+    if (this.#stopped === null && this.#control !== null && Atomics.load(this.#control, 0) !== 0) {
+      const kind = Atomics.load(this.#control, 1);
+      const line = utf8Decoder.decode(new Uint8Array(this.#control.buffer, 12, Atomics.load(this.#control, 2)).slice());
+      this.#stopped = new LmallocError({ kind, kindName: this.kindName(kind), ptr: 0, size: 0, line, fatal: true });
+    }
+    if (this.#stopped !== null) throw new LmallocStoppedError(this.#stopped);
+    if (this.#closed) throw new Error('lmalloc: this thread\'s share of the heap was closed (close())');
   }
 
   #rethrowCallbackError() {
@@ -738,6 +841,12 @@ export class Lmalloc {
     });
     if (error.fatal) {
       this.#stopped = error;
+      if (this.#control !== null && Atomics.compareExchange(this.#control, 0, 0, 1) === 0) {
+        const bytes = utf8Encoder.encode(line).subarray(0, CONTROL_BYTES - 12);
+        new Uint8Array(this.#control.buffer, 12).set(bytes);
+        Atomics.store(this.#control, 1, kind);
+        Atomics.store(this.#control, 2, bytes.length);
+      }
       this.#notify(error);
       throw error;            // unwinds through the module; the instance stays stopped
     }
@@ -1037,11 +1146,12 @@ function probeIs64(exports) {
 /**
  * Where the package's own lmalloc module for `width` ('wasm32' or 'wasm64')
  * is: a URL beside this file, for `fs.readFile` in Node or `fetch` in a page.
- * An npm-packed lmalloc carries both (targets/js/prepack.mjs puts them in).
+ * `threads: true`: the threaded module (shared memory, workers share its heap).
+ * An npm-packed lmalloc carries all four (targets/js/prepack.mjs puts them in).
  */
-export function moduleURL(width = 'wasm32') {
+export function moduleURL(width = 'wasm32', { threads = false } = {}) {
   if (width !== 'wasm32' && width !== 'wasm64') throw new TypeError(`lmalloc: width must be 'wasm32' or 'wasm64', not ${width}`);
-  return new URL(`./${width}/lmalloc.wasm`, import.meta.url);
+  return new URL(`./${width}/${threads ? 'lmalloc-threads' : 'lmalloc'}.wasm`, import.meta.url);
 }
 
 /** Shorthand for Lmalloc.instantiate. */

@@ -25,7 +25,8 @@ for (const bits of [32, 64]) {
   }
   ran++;
   const env = { ...process.env, LMALLOC_WASM: module,
-    LMALLOC_WASM_IMPORTED: path.join(dir, 'lmalloc-imported-memory.wasm'), LMALLOC_BITS: String(bits) };
+    LMALLOC_WASM_IMPORTED: path.join(dir, 'lmalloc-imported-memory.wasm'),
+    LMALLOC_WASM_THREADS: path.join(dir, 'lmalloc-threads.wasm'), LMALLOC_BITS: String(bits) };
   const result = spawnSync(process.execPath, [...flags, '--test', ...suites], { env, stdio: 'inherit' });
   if (result.status !== 0) failed++;
 }

@@ -48,6 +48,14 @@ void *realloc(void *ptr, size_t size)
     return moved || (ptr && !size) ? moved : FAIL(ENOMEM);
 }
 
+/* realloc of count * size bytes, refused (ptr untouched) if that overflows. */
+void *reallocarray(void *ptr, size_t count, size_t size)
+{
+    if (size && count > (size_t)-1 / size)
+        return FAIL(ENOMEM);
+    return realloc(ptr, count * size);
+}
+
 void *aligned_alloc(size_t alignment, size_t size)
 {
     if (!alignment_valid(alignment))
@@ -75,14 +83,29 @@ size_t malloc_usable_size(void *ptr) { return lm_usable_size(ptr); }
 /* C23: the size (and alignment) the block was asked with; lmalloc checks the size. */
 void free_sized(void *ptr, size_t size) { lm_free_sized(ptr, size); }
 
-void free_aligned_sized(void *ptr, size_t alignment, size_t size)
+void free_aligned_sized(void *ptr, size_t alignment, size_t size) { lm_free_aligned_sized(ptr, alignment, size); }
+
+#if defined(__linux__)
+/* The rest of what glibc programs may call (glibc's list of what a
+ * replacement malloc must define for the names built on it): page-aligned
+ * blocks; glibc's own names for the main four follow below. */
+#define PAGE_BYTES 4096   /* x86_64 Linux */
+
+void *valloc(size_t size) { return aligned_alloc(PAGE_BYTES, size); }
+
+void *pvalloc(size_t size)
 {
-    (void)alignment;
-    lm_free_sized(ptr, size);
+    if (size > (size_t)-1 - (PAGE_BYTES - 1))
+        return FAIL(ENOMEM);
+    return aligned_alloc(PAGE_BYTES, (size + PAGE_BYTES - 1) & ~(size_t)(PAGE_BYTES - 1));
 }
 
-#if defined(__wasi__)
-/* wasi-libc calls these itself (environment, preopens, stdio buffers). */
+void *__libc_memalign(size_t alignment, size_t size) { return aligned_alloc(alignment, size); }
+#endif
+
+#if defined(__wasi__) || defined(__linux__)
+/* wasi-libc calls these itself (environment, preopens, stdio buffers);
+ * glibc exports them, and some programs call them by these names. */
 void *__libc_malloc(size_t size) { return malloc(size); }
 void *__libc_calloc(size_t count, size_t size) { return calloc(count, size); }
 void *__libc_realloc(void *ptr, size_t size) { return realloc(ptr, size); }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -159,7 +160,75 @@ intptr_t lm_host_getenv(const char *name, char *buf, size_t cap)
     return (intptr_t)len;
 }
 
+
+/* ---- threads: pthreads, handles index a fixed table ---------------------- */
+
+#define THREAD_COUNT 64
+
+typedef struct host_thread {
+    pthread_t id;
+    void (*fn)(void *arg);
+    void *arg;
+    int in_use;
+    int exit_code;       /* from lm_host_exit on the thread: ends the program at the join */
+} host_thread;
+
+static host_thread host_threads[THREAD_COUNT];
+static pthread_mutex_t host_threads_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The thread this is, when it is one that lm_host_thread_start started. */
+static _Thread_local host_thread *current_thread;
+
+static void *thread_run(void *started)
+{
+    current_thread = started;
+    current_thread->fn(current_thread->arg);
+    return NULL;
+}
+
+/* A thread that exits ends only itself, as on wasm; its join ends the
+ * program with the code. */
 _Noreturn void lm_host_exit(int code)
 {
-    exit(code);
+    if (current_thread == NULL)
+        exit(code);
+    current_thread->exit_code = code;
+    pthread_exit(NULL);
+}
+
+int lm_host_thread_start(void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&host_threads_lock);
+    int handle = -1;
+    for (int index = 0; index < THREAD_COUNT && handle < 0; index++) {
+        if (!host_threads[index].in_use) {
+            host_threads[index] = (host_thread){ .fn = fn, .arg = arg, .in_use = 1, .exit_code = 0 };
+            if (pthread_create(&host_threads[index].id, NULL, thread_run, &host_threads[index]) == 0)
+                handle = index;
+            else
+                host_threads[index].in_use = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&host_threads_lock);
+    return handle;
+}
+
+void lm_host_thread_join(int handle)
+{
+    if (handle < 0 || handle >= THREAD_COUNT)
+        return;
+    pthread_join(host_threads[handle].id, NULL);
+    int code = host_threads[handle].exit_code;
+    pthread_mutex_lock(&host_threads_lock);
+    host_threads[handle].in_use = 0;
+    pthread_mutex_unlock(&host_threads_lock);
+    if (code != 0)
+        exit(code);
+}
+
+int lm_host_cpu_count(void)
+{
+    long count = sysconf(_SC_NPROCESSORS_ONLN);
+    return count < 1 ? 1 : (int)count;
 }

@@ -2,6 +2,7 @@
 // the environment (set by targets/js/CMakeLists.txt, one module per preset):
 //   LMALLOC_WASM       build/<preset>/lmalloc.wasm (exports its memory)
 //   LMALLOC_WASM_IMPORTED  the same allocator built with --import-memory
+//   LMALLOC_WASM_THREADS   lmalloc-threads.wasm (shared memory, for workers)
 //   LMALLOC_BITS       32 or 64: the width the suites expect to detect
 import fs from 'node:fs';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ function required(name) {
 
 export const modulePath = required('LMALLOC_WASM');
 export const importedModulePath = required('LMALLOC_WASM_IMPORTED');
+export const threadsModulePath = required('LMALLOC_WASM_THREADS');
 export const expectedBits = Number(required('LMALLOC_BITS'));
 if (expectedBits !== 32 && expectedBits !== 64) throw new Error(`LMALLOC_BITS must be 32 or 64, not ${expectedBits}`);
 

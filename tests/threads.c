@@ -1,0 +1,286 @@
+/* threads — lmalloc from several threads at once, the same source natively
+ * (pthreads, and under ThreadSanitizer in the native-tsan preset) and on
+ * wasm32 and wasm64 (node workers on one shared memory).
+ *
+ *   threads [--threads N] [--ops N] [--seed N] [--mode churn|large]
+ *
+ * churn (default): N threads (default 4, at most 8), each with its own slots
+ *   of blocks (8 B - 16 KiB, log-uniform: slots and page-sized blocks both),
+ *   replaced at random with malloc, calloc, realloc and aligned_alloc. Every
+ *   block carries a pattern of its own id, checked before it is freed. One
+ *   block in four is handed to the next thread through a mailbox and freed
+ *   there (lm_free, lm_free_sized or lm_free_aligned_sized): cross-thread frees. Two rounds run the
+ *   same work (same seed) with new threads; the second must fit the memory
+ *   the first threads handed back when they ended (footprint after round 2 within
+ *   ROUND2_GROWTH_MAX of round 1). At the end: every block freed (live
+ *   blocks back to where they started), lm_check() 0, and the footprint
+ *   bounded by the live peak (FOOTPRINT_MAX_FACTOR).
+ * large: two threads each take a 2.5 GiB block and churn beside it: a shared
+ *   heap past 4 GiB on native and on wasm64 under Node >= 24; refused cleanly
+ *   (NULL, counted) on wasm32 and on wasm64 under node 20.
+ */
+#include "testlib.h"
+
+#define MAX_THREADS 8
+#define SLOTS 256
+#define MAX_SIZE_BITS 14            /* blocks up to 16 KiB */
+#define MAILBOX 64                  /* blocks in flight to the next thread */
+#define GiB ((uint64_t)1 << 30)
+#define LARGE_BLOCK (5 * GiB / 2)
+
+/* The peak footprint may be this many times the peak of live bytes, plus a
+ * fixed allowance per thread: each thread's heap keeps partly used pages of
+ * the size classes it used, which others do not share. */
+#define FOOTPRINT_MAX_FACTOR 2
+#define FOOTPRINT_PER_THREAD ((uint64_t)4 << 20)
+/* Round 2 runs the same work on new threads. Had the first threads' pages
+ * stayed with them, it would need as much memory again (2x); handed back,
+ * it reuses them (interleavings differ, so not exactly). */
+#define ROUND2_GROWTH_MAX 1.5
+
+typedef struct handoff {
+    void *ptr;
+    size_t len;
+    uint64_t id;
+    size_t alignment;        /* from lm_aligned_alloc, or 0 */
+} handoff;
+
+/* Single producer (thread i), single consumer (thread i + 1). */
+typedef struct mailbox {
+    handoff items[MAILBOX];
+    uint32_t head;           /* written by the consumer */
+    uint32_t tail;           /* written by the producer */
+    int32_t producer_done;
+} mailbox;
+
+typedef struct worker {
+    int index;
+    int count;
+    uint64_t ops;
+    uint64_t seed;
+    mailbox *inbox;
+    mailbox *outbox;
+    uint64_t received;       /* blocks freed here that another thread allocated */
+    uint64_t large_ok;       /* large mode: the big block was served */
+} worker;
+
+static mailbox mailboxes[MAX_THREADS];
+static worker workers[MAX_THREADS];
+/* Bytes requested by all threads and not yet freed, and their peak. */
+static uint64_t live_now, live_peak;
+
+static void live_add(size_t len)
+{
+    uint64_t now = __atomic_add_fetch(&live_now, len, __ATOMIC_RELAXED);
+    uint64_t peak = __atomic_load_n(&live_peak, __ATOMIC_RELAXED);
+    while (now > peak && !__atomic_compare_exchange_n(&live_peak, &peak, now, 1,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+}
+
+static int mailbox_put(mailbox *box, handoff item)
+{
+    uint32_t tail = box->tail;
+    if (tail - __atomic_load_n(&box->head, __ATOMIC_ACQUIRE) == MAILBOX)
+        return 0;
+    box->items[tail % MAILBOX] = item;
+    __atomic_store_n(&box->tail, tail + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+static int mailbox_take(mailbox *box, handoff *item)
+{
+    uint32_t head = box->head;
+    if (head == __atomic_load_n(&box->tail, __ATOMIC_ACQUIRE))
+        return 0;
+    *item = box->items[head % MAILBOX];
+    __atomic_store_n(&box->head, head + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+/* Frees a block after checking its pattern: by lm_free, or (odd ids) by the
+ * sized free that checks the length too. */
+static void block_release(handoff block)
+{
+    CHECK_PATTERN(block.ptr, block.len, block.id);
+    __atomic_sub_fetch(&live_now, block.len, __ATOMIC_RELAXED);
+    if (!(block.id & 1))
+        lm_free(block.ptr);
+    else if (block.alignment)
+        lm_free_aligned_sized(block.ptr, block.alignment, block.len);
+    else
+        lm_free_sized(block.ptr, block.len);
+}
+
+static uint64_t drain(worker *self)
+{
+    handoff item;
+    uint64_t count = 0;
+    while (mailbox_take(self->inbox, &item)) {
+        block_release(item);
+        count++;
+    }
+    self->received += count;
+    return count;
+}
+
+/* A new block of `len` bytes by one of the four ways, filled with id's pattern. */
+static handoff block_new(tl_rng *rng, size_t len, uint64_t id)
+{
+    void *ptr;
+    size_t alignment = 0;
+    switch (tl_rng_below(rng, 8)) {
+    case 0:
+        ptr = lm_calloc(1, len);
+        REQUIRE(ptr != NULL);
+        CHECK_EQ(tl_find_byte_mismatch(ptr, len, 0), TL_NO_MISMATCH);
+        break;
+    case 1:
+        alignment = 64;
+        ptr = lm_aligned_alloc(alignment, len);
+        REQUIRE(ptr != NULL);
+        CHECK(tl_is_aligned(ptr, alignment));
+        break;
+    case 2: {
+        /* Grown by realloc from a smaller block: the prefix must move along. */
+        size_t first = len / 2;
+        ptr = lm_malloc(first);
+        REQUIRE(ptr != NULL);
+        tl_fill_pattern(ptr, first, id);
+        ptr = lm_realloc(ptr, len);
+        REQUIRE(ptr != NULL);
+        CHECK_PATTERN(ptr, first, id);
+        break;
+    }
+    default:
+        ptr = lm_malloc(len);
+        REQUIRE(ptr != NULL);
+        break;
+    }
+    CHECK(tl_is_aligned(ptr, LM_ALIGNMENT));
+    tl_fill_pattern(ptr, len, id);
+    live_add(len);
+    return (handoff){ ptr, len, id, alignment };
+}
+
+static void churn(worker *self)
+{
+    tl_rng rng;
+    tl_rng_seed(&rng, self->seed * 1000003u + (uint64_t)self->index);
+    handoff slot[SLOTS] = { { 0 } };
+    uint64_t next_id = (uint64_t)(self->index + 1) << 40;
+
+    for (uint64_t op = 0; op < self->ops; op++) {
+        unsigned at = (unsigned)tl_rng_below(&rng, SLOTS);
+        if (slot[at].ptr != NULL) {
+            /* One in four goes to the next thread, unless its mailbox is full. */
+            if (self->count == 1 || tl_rng_below(&rng, 4) != 0 || !mailbox_put(self->outbox, slot[at]))
+                block_release(slot[at]);
+        }
+        size_t len = tl_rng_log_uniform(&rng, MAX_SIZE_BITS);
+        if (len == 0)
+            len = 1;
+        slot[at] = block_new(&rng, len, next_id++);
+        if ((op & 15) == 0)
+            drain(self);
+    }
+    for (unsigned at = 0; at < SLOTS; at++)
+        if (slot[at].ptr != NULL)
+            block_release(slot[at]);
+    __atomic_store_n(&self->outbox->producer_done, 1, __ATOMIC_RELEASE);
+    /* What the previous thread still sends, until it is done. */
+    while (!__atomic_load_n(&self->inbox->producer_done, __ATOMIC_ACQUIRE) || drain(self) > 0)
+        drain(self);
+}
+
+static void large_run(void *arg)
+{
+    worker *self = arg;
+    unsigned char *big = lm_malloc(LARGE_BLOCK);
+    if (big != NULL) {
+        self->large_ok = 1;
+        big[0] = (unsigned char)self->index;
+        big[LARGE_BLOCK - 1] = (unsigned char)~self->index;
+    }
+    churn(self);
+    if (big != NULL) {
+        CHECK_EQ(big[0], (unsigned char)self->index);
+        CHECK_EQ(big[LARGE_BLOCK - 1], (unsigned char)~self->index);
+        lm_free(big);
+    }
+}
+
+static void churn_run(void *arg) { churn(arg); }
+
+/* Runs `count` threads of `run`; returns the blocks they handed over. */
+static uint64_t round_run(void (*run)(void *), int count, uint64_t ops, uint64_t seed)
+{
+    int handles[MAX_THREADS];
+    for (int i = 0; i < count; i++) {
+        mailboxes[i] = (mailbox){ .head = 0 };
+        workers[i] = (worker){ .index = i, .count = count, .ops = ops, .seed = seed,
+                               .inbox = &mailboxes[(i + count - 1) % count],
+                               .outbox = &mailboxes[i] };
+    }
+    for (int i = 0; i < count; i++) {
+        handles[i] = lm_host_thread_start(run, &workers[i]);
+        REQUIRE(handles[i] >= 0);
+    }
+    uint64_t received = 0;
+    for (int i = 0; i < count; i++) {
+        lm_host_thread_join(handles[i]);
+        received += workers[i].received;
+    }
+    return received;
+}
+
+int main(int argc, char **argv)
+{
+    tl_begin("threads");
+    int count = (int)tl_arg_u64(argc, argv, "--threads", 4);
+    uint64_t ops = tl_arg_u64(argc, argv, "--ops", 40000);
+    uint64_t seed = tl_arg_u64(argc, argv, "--seed", 1);
+    const char *mode = tl_arg_str(argc, argv, "--mode");
+    REQUIRE(count >= 1 && count <= MAX_THREADS);
+    tl_printf("  %d threads, %llu operations each, seed %llu\n", count, (unsigned long long)ops,
+              (unsigned long long)seed);
+    lm_stats_t start = tl_stats();
+
+    if (mode != NULL && tl_streq(mode, "large")) {
+        int expect = tl_target_holds_past_4gib();
+        round_run(large_run, 2, ops, seed);
+        lm_stats_t after = tl_stats();
+        unsigned served = (unsigned)(workers[0].large_ok + workers[1].large_ok);
+        tl_printf("  large blocks served: %u of 2, peak footprint %llu MiB\n", served,
+                  (unsigned long long)(after.peak_footprint >> 20));
+        if (expect) {
+            CHECK_EQ(served, 2);
+            CHECK(after.peak_footprint > 5 * GiB);
+        } else {
+            CHECK(after.failed_allocs > start.failed_allocs);
+        }
+        CHECK_EQ(after.live_blocks, start.live_blocks);
+        return tl_finish();
+    }
+
+    REQUIRE(mode == NULL || tl_streq(mode, "churn"));
+    uint64_t received = round_run(churn_run, count, ops, seed);
+    lm_stats_t first = tl_stats();
+    received += round_run(churn_run, count, ops, seed);
+    lm_stats_t second = tl_stats();
+
+    tl_printf("  cross-thread frees: %llu\n", (unsigned long long)received);
+    tl_printf("  footprint after round 1: %llu KiB, after round 2: %llu KiB\n",
+              (unsigned long long)(first.footprint >> 10), (unsigned long long)(second.footprint >> 10));
+    if (count > 1)
+        CHECK(received > 0);
+    CHECK_EQ(first.live_blocks, start.live_blocks);
+    CHECK_EQ(second.live_blocks, start.live_blocks);
+    CHECK_EQ(second.live_bytes, start.live_bytes);
+    CHECK_EQ(live_now, 0);
+    tl_printf("  peak footprint %llu KiB, peak of live bytes %llu KiB\n",
+              (unsigned long long)(second.peak_footprint >> 10), (unsigned long long)(live_peak >> 10));
+    CHECK(second.peak_footprint <= FOOTPRINT_MAX_FACTOR * live_peak + (uint64_t)count * FOOTPRINT_PER_THREAD);
+    CHECK((double)second.peak_footprint <= ROUND2_GROWTH_MAX * (double)first.peak_footprint);
+    return tl_finish();
+}
