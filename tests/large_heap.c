@@ -281,7 +281,7 @@ static int target_holds_past_4gib(void)
     intptr_t len = lm_host_getenv("LM_WASM_ENGINE", engine, sizeof engine);
     if (len <= 0 || (size_t)len >= sizeof engine || engine_node_major(engine) == 0) {
         tl_printf("error: the runner must set LM_WASM_ENGINE to \"node <version>\" "
-                  "(toolchain/run-wasm.mjs does); got %s\n", len < 0 ? "nothing" : engine);
+                  "(toolchain/wasm-program.mjs does); got %s\n", len < 0 ? "nothing" : engine);
         lm_host_exit(2);
     }
     unsigned major = engine_node_major(engine);

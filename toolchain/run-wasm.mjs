@@ -1,43 +1,12 @@
 // Runs one lmalloc wasm program (built by lm_add_program) under node:
 //   node run-wasm.mjs <module.wasm> [args...]
-// It provides the "host" imports of targets/wasm/host.c and the allocator's
-// "lmalloc.report" hook, calls _start, and exits with main's return value.
-// A fatal misuse report throws an LmallocError: its line is printed and the
-// process exits with 134, as a native abort() would.
-//
-// wasm64: pointers and sizes are i64, so they arrive and must be returned as
-// BigInt. The module's memory type decides, read once from its binary.
+// and exits with main's return value, or 134 after a fatal misuse report
+// (its line on stderr), as a native abort() would (see wasm-program.mjs).
+// LM_WASM_BUFFER=fixed keeps the classic buffer, to measure growth without
+// a resizable one.
 import fs from 'node:fs';
 import path from 'node:path';
-import zlib from 'node:zlib';
-import { readMemoryShape, switchToResizableBuffer } from '../targets/js/lmalloc.js';
-
-const EXIT_ABORT = 134;
-
-export class LmallocError extends Error {
-  constructor(kind, ptr, size, message) {
-    super(message);
-    this.name = 'LmallocError';
-    this.kind = kind;
-    this.ptr = ptr;
-    this.size = size;
-  }
-}
-
-class ExitRequest {
-  constructor(code) { this.code = code; }
-}
-
-function writeAll(fd, data) {
-  let done = 0;
-  while (done < data.length) {
-    try {
-      done += fs.writeSync(fd, data, done, data.length - done);
-    } catch (error) {
-      if (error.code !== 'EAGAIN') throw error;
-    }
-  }
-}
+import { EXIT_ABORT, moduleIs64, runWasmProgram, writeAll } from './wasm-program.mjs';
 
 function fail(message) {
   process.stderr.write(`run-wasm: ${message}\n`);
@@ -53,154 +22,13 @@ try {
   fail(`cannot read ${modulePath}: ${error.message}`);
 }
 
-const is64 = readMemoryShape(bytes)?.is64 ?? false;
-const toPtr = is64 ? (n) => BigInt(n) : (n) => n;       // JS number -> uptr
-// uptr -> JS number. An i32 arrives signed: addresses from 2 GiB up would be
-// negative without the unsigned shift.
-const fromPtr = is64 ? (v) => Number(v) : (v) => v >>> 0;
-
-// The engine, as lm_host_getenv("LM_WASM_ENGINE") tells the program: the
-// runner knows it for certain, so it is not taken from the environment.
-const engine = `node ${process.versions.node}`;
-
-let memory;
-const view = () => new Uint8Array(memory.buffer);
-const cString = (ptr) => {
-  const all = view();
-  const start = fromPtr(ptr);
-  const end = all.indexOf(0, start);
-  if (end < 0) throw new Error(`unterminated string at ${start}`);
-  return Buffer.from(all.buffer, start, end - start).toString('utf8');
-};
-
-// Handles >= 3, shared by files opened for reading and created for writing.
-const files = new Map();
-let nextHandle = 3;
-
-const args = [path.basename(modulePath), ...programArgs].map((a) => Buffer.from(`${a}\0`));
-const argBytes = args.reduce((sum, a) => sum + a.length, 0);
-
-const host = {
-  write(fd, buf, len) {
-    const data = Buffer.from(memory.buffer, fromPtr(buf), fromPtr(len));
-    if (fd === 1 || fd === 2) {
-      writeAll(fd, data);
-      return;
-    }
-    const file = files.get(fd);
-    if (file && file.kind === 'write') writeAll(file.fd, data);
-  },
-  now_ns() {
-    return process.hrtime.bigint();
-  },
-  open(pathPtr) {
-    const name = cString(pathPtr);
-    try {
-      let data = null, fd = -1;
-      if (name.endsWith('.gz')) data = zlib.gunzipSync(fs.readFileSync(name));
-      else fd = fs.openSync(name, 'r');
-      const handle = nextHandle++;
-      files.set(handle, { kind: 'read', fd, data, offset: 0 });
-      return handle;
-    } catch {
-      return -1;
-    }
-  },
-  read(handle, buf, len) {
-    const file = files.get(handle);
-    if (!file || file.kind !== 'read') return toPtr(-1);
-    const target = Buffer.from(memory.buffer, fromPtr(buf), fromPtr(len));
-    if (file.data) {
-      const count = file.data.copy(target, 0, file.offset);
-      file.offset += count;
-      return toPtr(count);
-    }
-    try {
-      return toPtr(fs.readSync(file.fd, target, 0, target.length, null));
-    } catch {
-      return toPtr(-1);
-    }
-  },
-  close(handle) {
-    const file = files.get(handle);
-    if (!file) return;
-    if (file.fd >= 0) fs.closeSync(file.fd);
-    files.delete(handle);
-  },
-  create(pathPtr) {
-    try {
-      const fd = fs.openSync(cString(pathPtr), 'w');
-      const handle = nextHandle++;
-      files.set(handle, { kind: 'write', fd });
-      return handle;
-    } catch {
-      return -1;
-    }
-  },
-  getenv(namePtr, buf, cap) {
-    const name = cString(namePtr);
-    const value = name === 'LM_WASM_ENGINE' ? engine : process.env[name];
-    if (value === undefined) return toPtr(-1);
-    const encoded = Buffer.from(value, 'utf8');
-    const room = fromPtr(cap);
-    if (room > 0) {
-      const copied = Math.min(encoded.length, room - 1);
-      const target = view();
-      encoded.copy(target, fromPtr(buf), 0, copied);
-      target[fromPtr(buf) + copied] = 0;
-    }
-    return toPtr(encoded.length);
-  },
-  exit(code) {
-    throw new ExitRequest(code);
-  },
-  arg_count() {
-    return args.length;
-  },
-  arg_bytes() {
-    return toPtr(argBytes);
-  },
-  args_get(argvPtr, bufPtr) {
-    const memoryView = new DataView(memory.buffer);
-    let stringAt = fromPtr(bufPtr);
-    args.forEach((arg, index) => {
-      if (is64) memoryView.setBigUint64(fromPtr(argvPtr) + 8 * index, BigInt(stringAt), true);
-      else memoryView.setUint32(fromPtr(argvPtr) + 4 * index, stringAt, true);
-      arg.copy(view(), stringAt);
-      stringAt += arg.length;
-    });
-  },
-};
-
-const lmalloc = {
-  report(kind, ptr, size, linePtr, lineLen, fatal) {
-    const line = Buffer.from(memory.buffer, fromPtr(linePtr), fromPtr(lineLen)).toString('utf8');
-    writeAll(2, Buffer.from(`${line}\n`));
-    if (fatal) throw new LmallocError(kind, BigInt(ptr), BigInt(size), line);
-  },
-};
-
-let exitCode;
-try {
-  const module = new WebAssembly.Module(bytes);
-  const instance = new WebAssembly.Instance(module, { host, lmalloc });
-  memory = instance.exports.memory;
-  // A resizable buffer keeps memory.grow cheap (why: targets/js/lmalloc.js).
-  // LM_WASM_BUFFER=fixed keeps the classic one, to measure growth without it.
-  if (process.env.LM_WASM_BUFFER !== 'fixed') switchToResizableBuffer(memory);
-  if (typeof instance.exports._start !== 'function') fail(`${modulePath} exports no _start`);
-  instance.exports._start();
-  fail(`${modulePath}: _start returned without calling exit`);
-} catch (error) {
-  if (error instanceof ExitRequest) {
-    exitCode = error.code;
-  } else if (error instanceof LmallocError) {
-    // The line itself was already printed by the report hook.
-    exitCode = EXIT_ABORT;
-  } else {
-    process.stderr.write(`run-wasm: ${modulePath}: ${error && error.stack ? error.stack : error}\n`);
-    exitCode = EXIT_ABORT;
-  }
+const { exitCode, crash } = runWasmProgram(new WebAssembly.Module(bytes), {
+  is64: moduleIs64(bytes),
+  args: [path.basename(modulePath), ...programArgs],
+  write: writeAll,
+  resizableBuffer: process.env.LM_WASM_BUFFER !== 'fixed',
+});
+if (crash !== null) {
+  process.stderr.write(`run-wasm: ${modulePath}: ${crash && crash.stack ? crash.stack : crash}\n`);
 }
-for (const file of files.values()) if (file.fd >= 0) fs.closeSync(file.fd);
-process.exitCode = exitCode;
+process.exitCode = crash !== null ? EXIT_ABORT : exitCode;
