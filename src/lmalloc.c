@@ -280,7 +280,7 @@ _Static_assert(SMALL_CLASSES == 48 && SMALL_GRANULES == 256, "class_granules(47)
 
 /* ===== State ============================================================== */
 
-/* A span's descriptor: 12 words, referenced by its granule index. */
+/* A span's descriptor: 16 words, referenced by its granule index. */
 typedef struct span {
     uint32_t free;       /* granule index of the first free slot; 0: none */
     uint32_t used;       /* slots handed out and not freed */
@@ -296,6 +296,8 @@ typedef struct span {
     uint32_t block;      /* block index of the span's own block */
     uint32_t full;       /* `used` when no slot is left: capacity, less slots a write after free lost */
     uint32_t check;      /* keyed hash of the fields fixed at creation */
+    uint32_t idle_stamp; /* when it last became IDLE (its entry in the heap's idle ring) */
+    uint32_t spare[3];
 } span;
 enum { SPAN_SPARE = 0, SPAN_SMALL = 1, SPAN_TABLE = 2 };
 enum { QUEUED = 1, IDLE = 2 };   /* IDLE: empty, queued, not first, counted in idle_bytes */
@@ -335,8 +337,8 @@ typedef struct heap {
     uptr class_bytes[SMALL_CLASSES];    /* slot bytes in the spans of each class, queued or full */
     uptr span_bytes;                    /* the sum of class_bytes */
     uptr idle_bytes;                    /* slot bytes in IDLE spans */
-    uint32_t idle_ring[IDLE_RING];      /* refs of spans made IDLE, oldest first from idle_head */
-    uint32_t idle_head, idle_count;
+    struct { uint32_t ref, stamp; } idle_ring[IDLE_RING];  /* spans made IDLE, oldest first */
+    uint32_t idle_head, idle_count, idle_clock;
     pages *pages;                       /* where its spans come from and go back to */
 } heap;
 
@@ -378,7 +380,7 @@ static inline uptr span_slot0(pages *pg, const span *s) { return span_slot0_in(b
 /* ===== Block lists (TLSF two-level index) ================================= */
 
 /* The list whose blocks are at least 2^fl-ish: blocks of `g` granules live here. */
-static NOINLINE unsigned list_of(uint32_t g) {
+static inline unsigned list_of(uint32_t g) {
     if (g < SL_COUNT) return g;
     unsigned m = msb32(g);
     return (m - SL_SHIFT + 1) * SL_COUNT + ((g >> (m - SL_SHIFT)) - SL_COUNT);
@@ -579,15 +581,16 @@ static uptr list_best(pages *pg, unsigned c, uint32_t g) {
 /* A block of at least `least` granules from the free lists, marked USED
  * and cut down to `most` if it is larger, or 0: the best fit among the
  * first blocks of the list `least` falls in (below 16 granules every block
- * there fits), else of the next list that has any (where every block
- * fits), so large free blocks stay whole for large requests. */
+ * there fits), else the first block of the next list that has any (where
+ * every block fits and none is 1/16 larger than another), so large free
+ * blocks stay whole for large requests. */
 static NOINLINE uptr free_lists_take(pages *pg, uint32_t least, uint32_t most) {
     unsigned c = list_of(least);
     uptr b = list_best(pg, c, least);
     if (!b) {
         c = list_find(pg, c + 1);
         if (c == LIST_COUNT) return 0;
-        b = list_best(pg, c, least);
+        b = block_at(pg, pg->lists[c]);
     }
     free_list_remove(pg, b);
     /* Neighbours of a free block are never free: b's header clears
@@ -601,7 +604,7 @@ static NOINLINE uptr free_lists_take(pages *pg, uint32_t least, uint32_t most) {
     return b;
 }
 
-static int spans_release_idle(heap *h);
+static int spans_release_for(heap *h, uint32_t g);
 
 /* Carves g granules from the start of top, which holds them. */
 static uptr top_take(pages *pg, uint32_t g) {
@@ -618,7 +621,7 @@ static NOINLINE uptr block_take(heap *h, uint32_t g) {
     pages *pg = h->pages;
     uptr b = pg->fl_bitmap ? free_lists_take(pg, g, g) : 0;
     if (b) return b;
-    if (top_granules(pg) < g && spans_release_idle(h)) return block_take(h, g);
+    if (top_granules(pg) < g && spans_release_for(h, g)) return block_take(h, g);
     while (top_granules(pg) < g)
         if (!heap_grow(pg, block_bytes(g - top_granules(pg)))) return 0;
     return top_take(pg, g);
@@ -772,8 +775,16 @@ static void span_unidle(heap *h, span *s) {
 static void queue_first_set(heap *h, unsigned c, span *s) {
     if (s != &empty_span) span_unidle(h, s);
     h->current[c] = s;
-    for (uint32_t g = c ? class_granules(c - 1) + 1 : 0; g <= class_granules(c); g++)
+    for (uint32_t g = c ? class_granules(c - 1) + 1 : 0, last = class_granules(c); g <= last; g++)
         h->direct[g] = s;
+}
+
+/* The first span s of class c leaves its queue (it is full), and the next,
+ * which has room, becomes first: the step malloc's slow path takes most. */
+static inline void queue_advance(heap *h, unsigned c, span *s, span *next) {
+    next->prev = 0;
+    s->queued = 0;
+    queue_first_set(h, c, next);
 }
 
 /* Queues s first (a new span: malloc pops from it next) or last (a span
@@ -877,24 +888,42 @@ static COLD void span_destroy(heap *h, span *s) {
     descriptor_give_back(pg, s);
 }
 
-/* Gives every empty span back to the page layer; returns how many. The
- * heap's idle spans are released this way before it grows. */
-static COLD int spans_release_idle(heap *h) {
+/* The free block an empty span's block would merge into, in granules. */
+static uint32_t span_merged_granules(pages *pg, const span *s) {
+    uptr b = block_at(pg, s->block), next = block_next(b);
+    uint32_t g = block_granules(b);
+    if (block_tag(b) & PREV_FREE) g += block_tag(b) & PREV_ONE ? 1 : *((word *)b - 1);
+    if (next == pg->top) g += top_granules(pg);
+    else if (block_state(next) == STATE_FREE) g += block_granules(next);
+    return g;
+}
+
+/* Before the heap grows for a block of g granules: gives back one empty
+ * span (an IDLE one, or one a class allocates from) whose memory, merged
+ * with its free neighbours, holds that block; returns whether it did. Only
+ * such a span: giving back others would cost their classes a new span
+ * each and spare no growth. */
+static COLD int spans_release_for(heap *h, uint32_t g) {
     pages *pg = h->pages;
-    int released = 0;
-    for (unsigned c = 0; c < SMALL_CLASSES; c++) {
-        span *s = h->current[c];
-        for (uint32_t ref = s == &empty_span ? 0 : span_ref(pg, s), next; ref; ref = next) {
-            s = span_at(pg, ref);
-            next = s->next;
-            if (!s->used) {
-                queue_remove(h, s);
-                span_destroy(h, s);
-                released++;
-            }
+    for (uint32_t i = 0; i < h->idle_count; i++) {
+        unsigned at = (h->idle_head + i) % IDLE_RING;
+        span *s = span_at(pg, h->idle_ring[at].ref);
+        if (s->kind == SPAN_SMALL && s->queued == IDLE && s->idle_stamp == h->idle_ring[at].stamp &&
+            span_merged_granules(pg, s) >= g) {
+            queue_remove(h, s);
+            span_destroy(h, s);
+            return 1;
         }
     }
-    return released;
+    for (unsigned c = 0; c < SMALL_CLASSES; c++) {
+        span *s = h->current[c];
+        if (s != &empty_span && !s->used && span_merged_granules(pg, s) >= g) {
+            queue_remove(h, s);
+            span_destroy(h, s);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* A full span got a free slot: it takes its place at the end of its queue. */
@@ -918,10 +947,12 @@ static void span_emptied(heap *h, span *s) {
     h->idle_bytes += span_bytes_of(s);
     uptr limit = h->span_bytes >> 3 > IDLE_MIN_BYTES ? h->span_bytes >> 3 : IDLE_MIN_BYTES;
     while (h->idle_count && (h->idle_bytes > limit || h->idle_count == IDLE_RING)) {
-        span *old = span_at(pg, h->idle_ring[h->idle_head]);
+        span *old = span_at(pg, h->idle_ring[h->idle_head].ref);
+        uint32_t stamp = h->idle_ring[h->idle_head].stamp;
         h->idle_head = (h->idle_head + 1) % IDLE_RING;
         h->idle_count--;
-        if (old != s && old->kind == SPAN_SMALL && old->queued == IDLE) {
+        /* Only if it has been IDLE since this entry was made. */
+        if (old->kind == SPAN_SMALL && old->queued == IDLE && old->idle_stamp == stamp) {
             queue_remove(h, old);
             span_destroy(h, old);
         }
@@ -931,7 +962,10 @@ static void span_emptied(heap *h, span *s) {
         span_destroy(h, s);
         return;
     }
-    h->idle_ring[(h->idle_head + h->idle_count++) % IDLE_RING] = span_ref(pg, s);
+    s->idle_stamp = ++h->idle_clock;
+    unsigned at = (h->idle_head + h->idle_count++) % IDLE_RING;
+    h->idle_ring[at].ref = span_ref(pg, s);
+    h->idle_ring[at].stamp = s->idle_stamp;
 }
 
 /* A slot just freed left s empty, or gave a full span room again. */
@@ -955,16 +989,18 @@ static void *malloc_slow(heap *h, uptr size);
 
 /* ===== Heap: small allocation ============================================= */
 
-/* Pops the first free slot of s (s->free != 0), or returns 0 when the
- * slot's pair does not agree: something wrote over it after it was freed. */
-static inline void *slot_pop(pages *pg, span *s) {
-    word *slot = (word *)slot_at(pg, s->free);
+/* Pops the first free slot of s, `index` (s->free, not 0), into *out; 0
+ * when the slot's pair does not agree: something wrote over it after it
+ * was freed. */
+static inline int slot_take(pages *pg, span *s, uint32_t index, void **out) {
+    word *slot = (word *)slot_at(pg, index);
     uint32_t next = slot[0];
     if (LM_MISUSE_CHECKS && UNLIKELY((next ^ slot[1]) != pg->key)) return 0;
     s->free = next;
     s->used++;
     if (LM_MISUSE_CHECKS) slot[1] = 0;    /* a live slot must not look freed */
-    return slot;
+    *out = slot;
+    return 1;
 }
 
 /* The free list of s led malloc to a slot that was written after free:
@@ -1013,22 +1049,27 @@ static NOINLINE void *small_slow(heap *h, uptr size) {
             }
             queue_insert(h, s, 1);
         }
-        if (LM_MISUSE_CHECKS && UNLIKELY(!span_valid(pg, s))) {
-            /* Its descriptor was written over: leave it, do not follow it. */
+        if (LM_MISUSE_CHECKS && UNLIKELY(s->kind != SPAN_SMALL || s->sizeclass != c)) {
+            /* Its descriptor was written over: leave it, do not follow it.
+             * (A cheap test on this path; lm_check verifies each hash.) */
             misuse(pg, R_CORRUPTED_SPAN, OP_MALLOC, 0, (uptr)s, 0, 0);
             queue_first_set(h, c, &empty_span);
             s = &empty_span;
             continue;
         }
-        if (s->free) {
-            void *p = slot_pop(pg, s);
-            return p ? p : slot_damaged(h, s, size);
+        void *p;
+        if (s->free) return slot_take(pg, s, s->free, &p) ? p : slot_damaged(h, s, size);
+        span *next = s->next ? span_at(pg, s->next) : 0;
+        if (next && next->free && s->fresh == s->capacity) {
+            queue_advance(h, c, s, next);
+            s = next;
+            continue;
         }
         /* Freed slots of the next span before never-used ones of this one:
          * they are memory already in use. This one waits at the end. */
-        if (s->next && span_at(pg, s->next)->free) {
+        if (next && next->free) {
             queue_remove(h, s);
-            if (s->fresh < s->capacity) queue_insert(h, s, 0);
+            queue_insert(h, s, 0);
             s = h->current[c];
             continue;
         }
@@ -1060,14 +1101,17 @@ static NOINLINE void *malloc_slow(heap *h, uptr size) {
 
 /* Puts live slot p back on its span's free list. */
 static inline void slot_push(heap *h, span *s, uptr p) {
-    pages *pg = h->pages;
+    pages *pg = &page_layer;
+    /* Everything read before the slot is written: the slot's words may
+     * alias anything, so later reads would be repeated. */
+    uint32_t used = s->used, next = s->free, full = s->full, key = pg->key;
+    uint32_t index = slot_index(pg, p);
     word *slot = (word *)p;
-    uint32_t used = s->used, next = s->free;
     slot[0] = next;
-    if (LM_MISUSE_CHECKS) slot[1] = next ^ pg->key;
-    s->free = slot_index(pg, p);
+    if (LM_MISUSE_CHECKS) slot[1] = next ^ key;
+    s->free = index;
     s->used = used - 1;
-    if (UNLIKELY(used - 2 >= s->full - 2)) span_after_free(h, s);   /* used was 1 or full */
+    if (UNLIKELY(used - 2 >= full - 2)) span_after_free(h, s);   /* used was 1 or full */
 }
 
 /* Is slot p of s (a slot start below fresh) on the span's free list? */
@@ -1202,9 +1246,10 @@ NOINLINE void *lm_malloc(size_t size) {
     heap *h = &default_heap;
     if (LIKELY(size <= SMALL_MAX)) {
         span *s = h->direct[(size + GRANULE - 1) >> GRANULE_SHIFT];
-        if (LIKELY(s->free)) {
-            void *p = slot_pop(h->pages, s);
-            if (LIKELY(p)) return p;
+        uint32_t index = s->free;
+        void *p;
+        if (LIKELY(index)) {
+            if (LIKELY(slot_take(&page_layer, s, index, &p))) return p;
             return slot_damaged(h, s, size);
         }
     }
@@ -1213,7 +1258,7 @@ NOINLINE void *lm_malloc(size_t size) {
 
 void lm_free(void *ptr) {
     heap *h = &default_heap;
-    pages *pg = h->pages;
+    pages *pg = &page_layer;
     uptr p = (uptr)ptr, page = page_of(pg, p);
     if (LIKELY(page < pg->map_pages)) {
         uint32_t ref = pg->map[page];
