@@ -206,6 +206,38 @@ static void double_free_stale(size_t size)
 static void double_free_stale_small(void) { double_free_stale(64); }
 static void double_free_stale_large(void) { double_free_stale(LARGE); }
 
+/* A class's first span filled and emptied while a second one is current:
+ * the first stays, idle. */
+static void span_idle(size_t size)
+{
+    char *blocks[1024 / SMALL + 1];
+    size_t slots = (1024 + size - 1) / size;        /* a first span holds 1 KiB of slots */
+    for (size_t i = 0; i <= slots; i++)
+        blocks[i] = take(size);
+    for (size_t i = 0; i < slots; i++)
+        lm_free(blocks[i]);
+}
+
+/* The block's span was idle once and served again; it empties again when
+ * the heap already keeps 31 more idle spans (one per class up to 1 KiB). */
+static void double_free_after_idle(void)
+{
+    char *p = take(LM_SMALL_MAX);                   /* a span of one 4 KiB slot */
+    (void)take(LM_SMALL_MAX);                       /* another: p's span is not current */
+    lm_free(p);                                     /* p's span is idle */
+    REQUIRE(take(LM_SMALL_MAX) == p);               /* and serves again */
+    (void)take(LM_SMALL_MAX);                       /* a third span is current */
+    for (size_t size = SMALL, classes = 0; classes < 31; size += SMALL) {
+        unsigned step = size <= 256 ? 16 : size <= 512 ? 32 : 64;   /* class sizes */
+        if (size % step == 0) {
+            span_idle(size);
+            classes++;
+        }
+    }
+    lm_free(p);
+    lm_free(p);
+}
+
 /* C23 made realloc(p, 0) undefined; lmalloc frees p and returns NULL. */
 static void double_free_after_realloc_zero(void)
 {
@@ -532,6 +564,7 @@ static const corruption_case cases[] = {
     { "double-free-sized", double_free_sized, 64 },
     { "double-free-stale-small", double_free_stale_small, 64 },
     { "double-free-stale-large", double_free_stale_large, LARGE },
+    { "double-free-after-idle", double_free_after_idle, LM_SMALL_MAX },
     { "double-free-after-realloc-zero", double_free_after_realloc_zero, SMALL },
     { "realloc-freed", realloc_freed, 64 },
     { "usable-size-freed", usable_size_freed, SMALL },
