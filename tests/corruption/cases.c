@@ -141,21 +141,25 @@ static char *slot_before_untouched_slots(void)
 
 /* ---- double free --------------------------------------------------------- */
 
-static void double_free_small(void)
+static void double_free(size_t size)
 {
-    char *p = take(SMALL);
+    char *p = take(size);
     lm_free(p);
     lm_free(p);
 }
+static void double_free_small(void) { double_free(SMALL); }
+static void double_free_large(void) { double_free(LARGE); }
 
-static void double_free_small_delayed(void)
+static void double_free_delayed(size_t size)
 {
-    char *p = take(SMALL);
-    char *q = take(SMALL);
+    char *p = take(size);
+    char *q = take(size);
     lm_free(p);
     lm_free(q);
     lm_free(p);
 }
+static void double_free_small_delayed(void) { double_free_delayed(SMALL); }
+static void double_free_large_delayed(void) { double_free_delayed(LARGE); }
 
 /* Freed, then a hundred other frees, then freed again. */
 static void double_free_small_extended_delayed(void)
@@ -167,22 +171,6 @@ static void double_free_small_extended_delayed(void)
     lm_free(p);
     for (int i = 0; i < 100; i++)
         lm_free(others[i]);
-    lm_free(p);
-}
-
-static void double_free_large(void)
-{
-    char *p = take(LARGE);
-    lm_free(p);
-    lm_free(p);
-}
-
-static void double_free_large_delayed(void)
-{
-    char *p = take(LARGE);
-    char *q = take(LARGE);
-    lm_free(p);
-    lm_free(q);
     lm_free(p);
 }
 
