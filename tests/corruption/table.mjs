@@ -56,8 +56,8 @@ function summary(data, mode) {
   }
   const [stopped, shouldStop] = counts.stop, [ran, shouldRun] = counts.run, [clean, reads] = counts['read nothing'];
   return `- **${mode} build**: stops ${stopped} of the ${shouldStop} cases that should stop, lets ${ran} of ` +
-         `${shouldRun} correct uses run, and reads nothing after free in ${clean} of ${reads} cases ` +
-         '(on every target).';
+         `${shouldRun} correct uses run, and shows no stale or outside bytes in ${clean} of the ${reads} ` +
+         'read cases (on every target).';
 }
 
 function render(data) {
