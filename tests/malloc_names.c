@@ -90,17 +90,20 @@ static void check_contract(void)
     for (size_t alignment = 1; alignment <= 65536; alignment *= 4) {
         void *a = aligned_alloc(alignment, 3 * alignment);
         void *m = memalign(alignment, 100);
+        void *small = aligned_alloc(alignment, 16);    /* far smaller than its alignment */
         void *p = NULL;
         size_t posix_alignment = alignment < sizeof(void *) ? sizeof(void *) : alignment;
         CHECK_EQ(posix_memalign(&p, posix_alignment, 200), 0);
-        REQUIRE(a != NULL && m != NULL && p != NULL);
+        REQUIRE(a != NULL && m != NULL && small != NULL && p != NULL);
         CHECK((uintptr_t)a % alignment == 0);
+        CHECK((uintptr_t)small % alignment == 0);
         CHECK((uintptr_t)m % alignment == 0);
         CHECK((uintptr_t)p % posix_alignment == 0);
         CHECK(lm_usable_size(a) >= 3 * alignment);
         tl_fill_pattern(a, 3 * alignment, 2);
         CHECK_PATTERN(a, 3 * alignment, 2);
         free_aligned_sized(a, alignment, 3 * alignment);
+        free_aligned_sized(small, alignment, 16);
         free(m);
         free(p);
     }

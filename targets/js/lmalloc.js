@@ -1121,7 +1121,7 @@ function isThenable(value) {
 // --experimental-wasm-rab-integration; not node 20). Must run before any view
 // of it is made: the switch detaches the fixed-length buffer. A memory the
 // engine refuses (one without a maximum) keeps its classic buffer, which
-// works, only with costlier growth. toolchain/run-wasm.mjs uses it too.
+// works, only with costlier growth. toolchain/wasm-program.mjs uses it too.
 export function switchToResizableBuffer(memory) {
   if (typeof memory.toResizableBuffer !== 'function') return;
   try {

@@ -80,7 +80,8 @@ int posix_memalign(void **out, size_t alignment, size_t size)
 
 size_t malloc_usable_size(void *ptr) { return lm_usable_size(ptr); }
 
-/* C23: the size (and alignment) the block was asked with; lmalloc checks the size. */
+/* C23: the size (and alignment) the block was asked with; lmalloc checks the
+ * size against the block such a request gets. */
 void free_sized(void *ptr, size_t size) { lm_free_sized(ptr, size); }
 
 void free_aligned_sized(void *ptr, size_t alignment, size_t size) { lm_free_aligned_sized(ptr, alignment, size); }

@@ -1,5 +1,5 @@
 /* Host services for wasm programs: imports from the embedder's "host"
- * module (toolchain/run-wasm.mjs implements them with node's fs, zlib and
+ * module (toolchain/wasm-program.mjs implements them with node's fs, zlib and
  * clock), and the start code that hands the command line to main.
  *
  * Pointers and sizes cross the boundary at the target's width: i32 on

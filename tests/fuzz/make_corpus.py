@@ -16,6 +16,7 @@ import sys
 
 MALLOC, CALLOC, CALLOC_OVERFLOW, REALLOC, ALIGNED, FREE, FREE_SIZED, REALLOC_ZERO, IMPOSSIBLE, CHECK = (
     0, 2, 3, 4, 6, 7, 8, 9, 10, 11)
+MISUSE_LIVE, MISUSE_FREED = 12, 13
 
 
 def size_bytes(size):
@@ -105,6 +106,22 @@ def free_sized(rng):
     return out + op(CHECK)
 
 
+def misuse(rng):
+    """Every misuse op on small, large and aligned blocks, between allocations."""
+    out = b""
+    for _ in range(60):
+        slot = rng.randrange(16)
+        if rng.random() < 0.5:
+            out += op(MALLOC, slot, size_bytes(int(2 ** rng.uniform(0, 18))))
+        else:
+            out += op(ALIGNED, slot, rng.randrange(12), size_bytes(rng.randrange(0, 9000)))
+        if rng.random() < 0.5:
+            out += op(MISUSE_LIVE, rng.randrange(16), rng.randrange(6), rng.randrange(256))
+        else:
+            out += op(MISUSE_FREED, rng.randrange(20), rng.randrange(4))
+    return out + op(CHECK)
+
+
 def everything(rng):
     makers = [small_churn, large_blocks, alignment, realloc_chains, calloc_reuse, impossible,
               free_sized]
@@ -124,6 +141,10 @@ def main():
         rng = random.Random(1000 + index)
         files[f"seed-{index:02d}-random"] = bytes(rng.randrange(256)
                                                   for _ in range(rng.randrange(32, 600)))
+    # Seeds added later are numbered after the random ones, so earlier files
+    # keep their bytes.
+    for index, maker in enumerate([misuse], start=20):
+        files[f"seed-{index:02d}-{maker.__name__.replace('_', '-')}"] = maker(random.Random(index))
     for name, data in files.items():
         with open(os.path.join(target, name), "wb") as out:
             out.write(data)

@@ -5,7 +5,7 @@
  * every byte string is a valid program. There are SLOT_COUNT slots, each
  * empty or holding one live block.
  *
- *   opcode % 12   operation                         arguments
+ *   opcode % 14   operation                         arguments
  *   0, 1          malloc into slot                  slot, size(4)
  *   2             calloc into slot                  slot, count, size(4)
  *   3             calloc that overflows (NULL)      kind
@@ -16,6 +16,20 @@
  *   9             realloc(slot, 0)                  slot
  *   10            impossible size (NULL)            kind, distance
  *   11            full check                        -
+ *   12            misuse of slot's live block       slot, how, k
+ *   13            free slot, then use it again      slot, how
+ *
+ * Misuse (12, 13) runs under LM_POLICY_CONTINUE and must be reported once,
+ * as the kind the model expects, and refused; everything else runs under
+ * LM_POLICY_ABORT, so any other report stops the program.
+ *   12, how % 6: free_sized with a length past the usable size (wrong size);
+ *       free, realloc, usable_size of an interior granule start, the k-th
+ *       of those within the bytes asked for (not a block; a block asked for
+ *       under two granules is left alone); free, realloc of the block plus
+ *       1 + k % 15 (misaligned). The block stays live and whole.
+ *   13, how % 4: after the free, free, free_sized, realloc or usable_size
+ *       of it (double free); an empty slot: free of address 16 (not in the
+ *       heap).
  *
  * size(4): a magnitude byte m and three value bytes; the size is the
  * value masked to `bits` bits, where bits = m % 14 for m < 0xE0 (sizes up
@@ -49,8 +63,11 @@ typedef struct reader {
 static fuzz_block slots[SLOT_COUNT];
 static uint64_t live_count, live_usable, next_id = 1;
 static lm_stats_t baseline;
-static uint64_t expected_failed_allocs;
+static uint64_t expected_failed_allocs, expected_misuses;
 static uint64_t op_index;
+static int tracing;
+
+void lm_fuzz_trace(int on) { tracing = on; }
 
 static void print_context(void)
 {
@@ -179,14 +196,101 @@ static void full_check(void)
     CHECK_EQ(stats.live_blocks, baseline.live_blocks + live_count);
     CHECK_EQ(stats.live_bytes, baseline.live_bytes + live_usable);
     CHECK_EQ(stats.failed_allocs, baseline.failed_allocs + expected_failed_allocs);
-    CHECK_EQ(stats.misuse_count, baseline.misuse_count);
+    CHECK_EQ(stats.misuse_count, baseline.misuse_count + expected_misuses);
     CHECK(stats.footprint <= stats.peak_footprint);
     CHECK_EQ(lm_check(), 0);
 }
 
+/* The misuse just made was reported once, as `kind` about `ptr`, with
+ * `size` as the usable size concerned (unless it is (uint64_t)-1). */
+static void expect_report(lm_misuse_kind kind, const void *ptr, uint64_t size)
+{
+    lm_misuse last;
+    lm_last_misuse(&last);
+    expected_misuses++;
+    CHECK_EQ(tl_stats().misuse_count, baseline.misuse_count + expected_misuses);
+    CHECK_EQ(last.kind, kind);
+    CHECK_EQ(last.ptr, (uintptr_t)ptr);
+    if (size != (uint64_t)-1)
+        CHECK_EQ(last.size, size);
+    if (tracing)
+        tl_printf("  op %llu: %s\n", (unsigned long long)op_index, lm_misuse_kind_name(kind));
+}
+
+/* Opcode 12: a call on a live block that must be refused. */
+static void misuse_live(const fuzz_block *b, unsigned how, uint8_t k)
+{
+    /* Interior starts within the bytes asked for, so whether there is one
+     * does not depend on how much more the block got. */
+    size_t granules = b->size / LM_ALIGNMENT;
+    char *interior = granules >= 2 ? b->ptr + LM_ALIGNMENT * (1 + k % (granules - 1)) : NULL;
+    if (how >= 1 && how <= 3 && interior == NULL)
+        return;                                   /* no interior slot start */
+    char *misaligned = b->ptr + 1 + k % 15;
+    lm_set_policy(LM_POLICY_CONTINUE);
+    switch (how) {
+    case 0:
+        lm_free_sized(b->ptr, b->usable + 1 + k);
+        expect_report(LM_MISUSE_WRONG_SIZE, b->ptr, b->usable);
+        break;
+    case 1:
+        lm_free(interior);
+        expect_report(LM_MISUSE_NOT_A_BLOCK, interior, b->usable);
+        break;
+    case 2:
+        CHECK(lm_realloc(interior, 1) == NULL);
+        expect_report(LM_MISUSE_NOT_A_BLOCK, interior, b->usable);
+        break;
+    case 3:
+        CHECK_EQ(lm_usable_size(interior), 0);
+        expect_report(LM_MISUSE_NOT_A_BLOCK, interior, b->usable);
+        break;
+    case 4:
+        lm_free(misaligned);
+        expect_report(LM_MISUSE_MISALIGNED, misaligned, 0);
+        break;
+    default:
+        CHECK(lm_realloc(misaligned, 1) == NULL);
+        expect_report(LM_MISUSE_MISALIGNED, misaligned, 0);
+        break;
+    }
+    lm_set_policy(LM_POLICY_ABORT);
+    CHECK_EQ(lm_usable_size(b->ptr), b->usable);
+    block_check(b);
+}
+
+/* Opcode 13: slot s's block freed, then used again; or, for an empty slot,
+ * a pointer that was never the heap's. (The size a double free reports is
+ * not checked: a freed block may have merged with its neighbours.) */
+static void misuse_freed(unsigned s, unsigned how)
+{
+    char *p = slots[s].ptr;
+    if (p == NULL) {
+        char *outside = (char *)(uintptr_t)LM_ALIGNMENT;
+        lm_set_policy(LM_POLICY_CONTINUE);
+        lm_free(outside);
+        expect_report(LM_MISUSE_NOT_IN_HEAP, outside, 0);
+        lm_set_policy(LM_POLICY_ABORT);
+        return;
+    }
+    size_t size = slots[s].size;
+    slot_empty(s);
+    lm_set_policy(LM_POLICY_CONTINUE);
+    if (how == 0)
+        lm_free(p);
+    else if (how == 1)
+        lm_free_sized(p, size);
+    else if (how == 2)
+        CHECK(lm_realloc(p, 1) == NULL);
+    else
+        CHECK_EQ(lm_usable_size(p), 0);
+    expect_report(LM_MISUSE_DOUBLE_FREE, p, (uint64_t)-1);
+    lm_set_policy(LM_POLICY_ABORT);
+}
+
 static void run_one(reader *r)
 {
-    uint8_t opcode = read_byte(r) % 12;
+    uint8_t opcode = read_byte(r) % 14;
     switch (opcode) {
     case 0:
     case 1: {
@@ -304,9 +408,21 @@ static void run_one(reader *r)
         }
         break;
     }
-    default:
+    case 11:
         full_check();
         break;
+    case 12: {
+        unsigned s = read_slot(r);
+        uint8_t how = read_byte(r), k = read_byte(r);
+        if (slots[s].ptr != NULL)
+            misuse_live(&slots[s], how % 6, k);
+        break;
+    }
+    default: {
+        unsigned s = read_slot(r);
+        misuse_freed(s, read_byte(r) % 4);
+        break;
+    }
     }
 }
 
@@ -315,7 +431,7 @@ unsigned lm_fuzz_run(const uint8_t *data, size_t size)
     unsigned failures_before = tl_failures();
     tl_set_context(print_context);
     baseline = tl_stats();
-    expected_failed_allocs = 0;
+    expected_failed_allocs = expected_misuses = 0;
     reader r = { data, data + size };
     for (op_index = 0; r.at < r.end; op_index++) {
         run_one(&r);
@@ -329,6 +445,9 @@ unsigned lm_fuzz_run(const uint8_t *data, size_t size)
     CHECK_EQ(end.live_blocks, baseline.live_blocks);
     CHECK_EQ(end.live_bytes, baseline.live_bytes);
     CHECK_EQ(lm_check(), 0);
+    if (tracing)
+        tl_printf("  %llu ops, %llu NULLs, %llu misuses\n", (unsigned long long)op_index,
+                  (unsigned long long)expected_failed_allocs, (unsigned long long)expected_misuses);
     tl_set_context(NULL);
     return tl_failures() - failures_before;
 }

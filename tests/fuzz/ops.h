@@ -14,4 +14,10 @@
  * damaged. */
 unsigned lm_fuzz_run(const uint8_t *data, size_t size);
 
+/* With tracing on, lm_fuzz_run prints each misuse op it makes ("  op N:
+ * <kind>") and ends each input with "  N ops, N NULLs, N misuses", so
+ * another interpreter of the language (tests/fuzz/differential.mjs) can
+ * be compared with this one. */
+void lm_fuzz_trace(int on);
+
 #endif

@@ -1,11 +1,12 @@
 /* Replays fuzzer inputs through the interpreter in ops.c, on any target.
  *
- *   fuzz_replay [--random COUNT] [--seed N] FILE...
+ *   fuzz_replay [--random COUNT] [--seed N] [--trace] FILE...
  *
  * Each FILE is one input (wasm has no directory listing, so CMake passes
  * the committed corpus file by file). --random additionally runs COUNT
  * pseudo-random inputs from --seed (printed), so every target also gets a
- * short fuzz-like run without libFuzzer.
+ * short fuzz-like run without libFuzzer. --trace prints "input FILE" before
+ * each file and the interpreter's trace of it (see ops.h).
  */
 #include "ops.h"
 #include "../testlib.h"
@@ -51,6 +52,10 @@ int main(int argc, char **argv)
 {
     uint64_t random_count = tl_arg_u64(argc, argv, "--random", 0);
     uint64_t seed = tl_arg_u64(argc, argv, "--seed", 1);
+    int trace = 0;
+    for (int i = 1; i < argc; i++)
+        trace |= tl_streq(argv[i], "--trace");
+    lm_fuzz_trace(trace);
     tl_begin("fuzz_replay");
     unsigned files = 0, failing = 0;
     for (int i = 1; i < argc; i++) {
@@ -58,15 +63,19 @@ int main(int argc, char **argv)
             i++;
             continue;
         }
+        if (tl_streq(argv[i], "--trace"))
+            continue;
         size_t length = input_load(argv[i]);
         files++;
+        if (trace)
+            tl_printf("input %s\n", argv[i]);
         if (lm_fuzz_run(input, length) != 0) {
             tl_printf("  input %s failed (%zu bytes)\n", argv[i], length);
             failing++;
         }
     }
     if (files == 0 && random_count == 0) {
-        tl_printf("error: no fuzz inputs given: fuzz_replay [--random COUNT] [--seed N] FILE...\n");
+        tl_printf("error: no fuzz inputs given: fuzz_replay [--random COUNT] [--seed N] [--trace] FILE...\n");
         return 2;
     }
     tl_printf("  replayed %u file(s)\n", files);
