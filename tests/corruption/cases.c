@@ -43,11 +43,14 @@ static char *take(size_t size)
 }
 
 /* Two live blocks of `size`, the second right after the first's usable
- * bytes (slots of one span; blocks on the chain, header between). */
+ * bytes (slots of one span; blocks on the chain, header between). A few
+ * tries: metadata the heap makes as it grows (with threads, a new page
+ * map) may come between the first two. */
 static char *take_with_neighbour(size_t size, char **neighbour)
 {
-    char *p = take(size);
-    char *q = take(size);
+    char *p = take(size), *q = take(size);
+    for (int tries = 0; tries < 3 && (q < p || (size_t)(q - (p + lm_usable_size(p))) > 8); tries++)
+        p = q, q = take(size);   /* the blocks left behind stay live: none is freed twice */
     size_t gap = (size_t)(q - (p + lm_usable_size(p)));
     if (q < p || gap > 8)
         tl_printf("  %p and %p are not neighbours: the layout changed?\n", (void *)p, (void *)q);
@@ -472,21 +475,24 @@ static void uninitialized_read(size_t size)
 {
     char *p = lm_malloc(size);
     REQUIRE(p != NULL);
-    observe("bytes of a fresh block that are not zero", size - count_bytes(p, size, 0), size);
+    /* How many depends on keyed metadata; whether any does not. */
+    tl_printf("corruption: observed: a fresh block holds old bytes: %s\n",
+              count_bytes(p, size, 0) < size ? "yes" : "no");
     lm_free(p);
 }
 static void uninitialized_read_small(void) { uninitialized_read(8); }
 static void uninitialized_read_large(void) { uninitialized_read(2 * LARGE); }
 
-/* A C string filling its block's usable bytes without a terminator: how
- * far strlen reads past the block. */
+/* A C string filling its block's usable bytes without a terminator, a
+ * live string right after it: whether strlen reads past the block. */
 static void string_overflow(void)
 {
-    char *p = lm_malloc(SMALL);
-    REQUIRE(p != NULL);
+    char *neighbour;
+    char *p = take_with_neighbour(SMALL, &neighbour);
+    neighbour[SMALL - 1] = '\0';
     size_t usable = lm_usable_size(p);
-    tl_memset(p, 'a', usable);
-    tl_printf("corruption: observed: bytes strlen reads past the block: %zu\n", tl_strlen(p) - usable);
+    tl_printf("corruption: observed: strlen reads past the block: %s\n", tl_strlen(p) > usable ? "yes" : "no");
+    lm_free(neighbour);
     lm_free(p);
 }
 
