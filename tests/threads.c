@@ -35,8 +35,11 @@
 #define FOOTPRINT_PER_THREAD ((uint64_t)4 << 20)
 /* Round 2 runs the same work on new threads. Had the first threads' pages
  * stayed with them, it would need as much memory again (2x); handed back,
- * it reuses them (interleavings differ, so not exactly). */
-#define ROUND2_GROWTH_MAX 1.5
+ * it reuses them. Interleavings differ, so not exactly: on a loaded machine
+ * workers start late, run more one after another, and round 1's peak can
+ * come out a third below a typical round's (wasm32 under load: 1499 KiB,
+ * then 2331 KiB, a typical round's own peak). */
+#define ROUND2_GROWTH_MAX 1.75
 
 typedef struct handoff {
     void *ptr;
