@@ -1,7 +1,8 @@
-/* The seed's JavaScript example, end to end: JavaScript copies a string into
- * a block from alloc(len), calls sum_bytes on it and frees it with
- * dealloc(ptr, len). Built for wasm32 and wasm64 with the allocator and the
- * exports of lmalloc.wasm (see CMakeLists.txt); driven by sum_bytes.mjs.
+/* sum_bytes(ptr, len), the sum of len bytes, called from JavaScript end to
+ * end: JavaScript copies a string into a block from alloc(len), calls
+ * sum_bytes on it and frees it with dealloc(ptr, len). Built for wasm32 and
+ * wasm64 with the allocator and the exports of lmalloc.wasm (see
+ * CMakeLists.txt); driven by sum_bytes.mjs.
  */
 #include <stddef.h>
 #include <stdint.h>

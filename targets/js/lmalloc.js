@@ -868,9 +868,9 @@ export class Lmalloc {
 
   // ------------------------------------------------- allocation (numbers) --
 
-  /** The seed ABI: 0 for len 0 or failure. */
+  /** The bare alloc/dealloc ABI: 0 for len 0 or failure. */
   alloc(len) { return this.#call('alloc', len); }
-  /** The seed ABI: frees alloc(len)'s block given the same len; 0/null is a no-op. */
+  /** The bare alloc/dealloc ABI: frees alloc(len)'s block given the same len; 0/null is a no-op. */
   dealloc(ptr, len) { this.#call('dealloc', ptr, len); }
   /** lm_malloc: 0 on failure. */
   malloc(size) { return this.#call('lm_malloc', size); }
