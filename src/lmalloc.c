@@ -5,15 +5,18 @@
  *     never shrinks or moves. Another party (JS, a second allocator) may grow
  *     it too; lmalloc fences off memory it did not grow itself.
  *   - LM_UPTR_BITS (32 or 64) and LM_GROWN_MEMORY_ZEROED (0 or 1).
- *   - Single-threaded: one heap (the default) takes spans from one page layer.
+ *   - With LM_THREADS (default 1; 0 on wasm without atomics): a lock that
+ *     waits (futex, memory.atomic.wait32), thread-exit and fork hooks.
  *
  * Two layers
  *   The page layer owns all memory from the target. It keeps it as one chain
  *   of blocks (a coalescing heap: TLSF lists, merging on free), which serves
- *   medium and large requests directly, and, after the chain's end, a page
- *   map: one word per 1 KiB page naming the span that starts in the page,
- *   else the span covering the page's start, else 0. The map moves to the
- *   new end when memory grows, so it never splits the free space.
+ *   medium and large requests directly, and a page map: one word per 1 KiB
+ *   page naming the span that starts in the page, else the span covering
+ *   the page's start, else 0. Single-threaded the map lies after the
+ *   chain's end and moves to the new end when memory grows, so it never
+ *   splits the free space; with threads it is an INTERNAL block (see
+ *   map_bytes), because frees read it without the lock.
  *
  *   A heap serves small requests (up to SMALL_MAX bytes) from spans: blocks
  *   of the page layer cut into equal slots of one size class. Slots carry no
@@ -23,7 +26,9 @@
  *   A span that empties goes back to the page layer, where its memory merges
  *   and serves any size (the most recently emptied stay a while: see
  *   span_emptied). All heap state is a struct internal functions take; lm_*
- *   serve the default heap.
+ *   serve the calling thread's heap, claimed on its first call and pooled
+ *   when it ends. The page layer is shared, under one lock; a free of
+ *   another thread's slot goes onto its span's remote list without it.
  *
  * Blocks of the page layer
  *   Each is a whole number of granules (16 bytes) with a two-word header of
@@ -47,7 +52,7 @@
  * Spans and slots
  *   A span is at least a page long, so at most one starts in any page; its
  *   slot 0 is aligned to the power of two in its slot size (up to 64). Its
- *   descriptor (48 bytes, in a descriptor table of the page layer) says
+ *   descriptor (80 bytes, in a descriptor table of the page layer) says
  *   where slot 0 is, the slot size, how many slots were ever put on its free
  *   list (`fresh`: the rest are added a batch at a time), how many are live,
  *   and the head of its free list. A free slot holds two words: the index of
@@ -59,7 +64,8 @@
  *
  * States (of a block)
  *   USED      handed to the caller (a medium or large block).
- *   INTERNAL  the allocator's own: a span or a descriptor table.
+ *   INTERNAL  the allocator's own: a span, a descriptor table, a heap, or
+ *             (with threads) the page map.
  *   FREE      in a size-class list; merged with free neighbours and with top.
  *   FENCE     the end sentinel, or memory that another party grew.
  *
@@ -79,8 +85,9 @@
  *   - A span is queued in its class exactly when `queued` says so; the
  *     first span of each class queue is `current` (never IDLE), and
  *     direct[g] is the current span of g's class.
- *   - The map sits right after the sentinel and covers every page up to
- *     `end`.
+ *   - The map covers every page up to `end`; single-threaded it sits right
+ *     after the sentinel, with threads in an INTERNAL block.
+ *   - A heap's class queues hold only spans it owns.
  *   - `extent` is the number of granules from `first` to the sentinel, and
  *     `origin` is one granule before `first`.
  *   - A header that falls off the chain (merged into a neighbour) never says
