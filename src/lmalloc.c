@@ -336,7 +336,6 @@ typedef struct pages {
     uint32_t lists[LIST_COUNT];           /* free list heads by size class */
     uint32_t sl_bitmap[FL_COUNT];
     uint32_t fl_bitmap;
-    uint32_t spare;      /* ref of the first unused descriptor */
     uint32_t tables;     /* ref of the first descriptor table */
     uint32_t key;        /* nonzero: free slots' pairs are keyed with it */
     uint32_t policy;
@@ -358,6 +357,7 @@ typedef struct heap {
     struct { uint32_t ref, stamp; } idle_ring[IDLE_RING];  /* spans made IDLE, oldest first */
     uint32_t idle_head, idle_count, idle_clock;
     uint32_t id;                        /* its spans' owner; 0 for heap_none */
+    uint32_t spare;                     /* ref of its first unused descriptor */
     uint32_t pending;                   /* parked spans other threads freed into (see slot_free_remote) */
     struct heap *next_heap, *pool_next;
     pages *pages;                       /* where its spans come from and go back to */
@@ -809,10 +809,13 @@ static uptr block_take_internal(heap *h, uptr bytes) {
 
 /* ===== Page layer: the page map and span descriptors ====================== */
 
-/* A spare descriptor, from a new descriptor table if none is left. */
+/* A spare descriptor of h, from a new descriptor table if none is left.
+ * Each heap has its own tables: a descriptor is written on every malloc
+ * and free of its span, and two threads' descriptors in one cache line
+ * would make them wait for each other. */
 static NOINLINE span *descriptor_take(heap *h) {
     pages *pg = h->pages;
-    if (!pg->spare) {
+    if (!h->spare) {
         uptr b = block_take_internal(h, TABLE_SPANS * sizeof(span));
         if (!b) return 0;
         span *table = (span *)(b + HEADER);
@@ -821,22 +824,22 @@ static NOINLINE span *descriptor_take(heap *h) {
         table[0].next = pg->tables;
         pg->tables = span_ref(pg, table);
         for (unsigned i = TABLE_SPANS - 1; i > 0; i--) {
-            table[i].next = pg->spare;
-            pg->spare = span_ref(pg, &table[i]);
+            table[i].next = h->spare;
+            h->spare = span_ref(pg, &table[i]);
         }
     }
-    span *s = span_at(pg, pg->spare);
-    pg->spare = s->next;
+    span *s = span_at(pg, h->spare);
+    h->spare = s->next;
     return s;
 }
 
-static void descriptor_give_back(pages *pg, span *s) {
+static void descriptor_give_back(heap *h, span *s) {
     /* No owner: a stale idle ring entry of its last owner now fails at its
      * first test, before it reads what the next owner writes. */
     ATOMIC_STORE(&s->owner, 0, RELAXED);
     s->kind = SPAN_SPARE;
-    s->next = pg->spare;
-    pg->spare = span_ref(pg, s);
+    s->next = h->spare;
+    h->spare = span_ref(h->pages, s);
 }
 
 /* What a span's fixed fields hash to: a descriptor someone wrote over
@@ -994,7 +997,7 @@ static COLD span *span_create(heap *h, unsigned c) {
     uptr b = pg->fl_bitmap ? free_lists_take(pg, g_least, g_target) : 0;
     if (!b) b = block_take(h, g_target);
     if (!b) {
-        descriptor_give_back(pg, s);
+        descriptor_give_back(h, s);
         return 0;
     }
     block_set_state(b, STATE_INTERNAL);
@@ -1046,7 +1049,7 @@ static COLD void span_destroy(heap *h, span *s) {
     block_release(pg, block_at(pg, s->block));
     h->class_bytes[s->sizeclass] -= span_bytes_of(s);
     h->span_bytes -= span_bytes_of(s);
-    descriptor_give_back(pg, s);
+    descriptor_give_back(h, s);
     pages_unlock(pg);
 }
 
