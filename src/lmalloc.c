@@ -1560,7 +1560,8 @@ static COLD int slot_classify(heap *h, span *s, uptr p, enum op op) {
     uptr size = class_bytes(s->sizeclass), offset = p - span_slot0(pg, s);
     uptr slot = p - offset % size;
     if (p % GRANULE) misuse(pg, R_MISALIGNED, op, p, 0, 0, 0);
-    else if (slot != p) misuse(pg, arena_marked(slot) ? R_ARENA_MEMORY : R_INSIDE, op, p, slot, size, 0);
+    else if (slot != p && arena_marked(slot)) misuse(pg, R_ARENA_MEMORY, op, p, slot, 0, 0);
+    else if (slot != p) misuse(pg, R_INSIDE, op, p, slot, size, 0);
     else if (offset / size >= ATOMIC_LOAD(&s->fresh, RELAXED)) misuse(pg, R_NEVER_HANDED_OUT, op, p, 0, 0, 0);
     /* The free list of another thread's span changes under us: there the
      * pair alone says freed (a live slot's bytes look so 1 in 2^32). */
@@ -1622,8 +1623,10 @@ static COLD void pointer_rejected(pages *pg, uptr p, enum op op) {
             block = prev;
         }
     }
-    /* A damaged header is shown where it is, and has no size to trust. */
+    /* A damaged header is shown where it is, and has no size to trust; an
+     * arena's block is the arena's business, not the caller's. */
     if (r == R_CORRUPTED_HEADER) misuse(pg, r, op, p, block, 0, 0);
+    else if (r == R_ARENA_MEMORY) misuse(pg, r, op, p, block + HEADER, 0, 0);
     else misuse(pg, r, op, p, block ? block + HEADER : 0, block ? block_usable(block_granules(block)) : 0, 0);
 }
 

@@ -253,6 +253,7 @@ static void expect_arena_misuse(const char *what, const void *ptr)
     lm_last_misuse(&last);
     CHECK_EQ(last.kind, LM_MISUSE_ARENA);
     CHECK_EQ(last.ptr, (uintptr_t)ptr);
+    CHECK_EQ(last.size, 0);
     CHECK_EQ(tl_stats().misuse_count, expected_misuses);
     for (int i = 0; i < POPULATION; i++)
         CHECK_PATTERN(population[i], population_len[i], 100 + (uint64_t)i);
