@@ -14,7 +14,7 @@ uint32_t lm_internal_arena_mark(const void *block);
 
 /* The arena calls and situations lm_internal_arena_misuse reports. */
 enum arena_op { ARENA_OP_ALLOC, ARENA_OP_RESET, ARENA_OP_DESTROY, ARENA_OP_STATS,
-                ARENA_OP_SCOPE_BEGIN, ARENA_OP_SCOPE_END };
+                ARENA_OP_SCOPE_BEGIN, ARENA_OP_SCOPE_END, ARENA_OP_TRIM };
 enum arena_report {
     ARENA_NOT_LIVE,       /* the handle is not a live arena */
     ARENA_SCOPE_OPEN,     /* reset or destroy while `count` scopes are open */

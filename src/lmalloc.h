@@ -91,18 +91,21 @@ const char *lm_misuse_kind_name(lm_misuse_kind kind);
 
 /* Arenas (src/arena.c): memory for one request or frame, given back all at
  * once. Allocation is a bump within the arena's chunks, whole blocks of
- * 64 KiB or more taken from the heap; lm_arena_reset drops every block at
- * once, lm_arena_destroy gives the chunks back, where the heap and other
- * arenas reuse them. Its blocks are never lm_free'd (that is reported).
- * One thread at a time may use an arena; any thread may, in turn. Misuse
- * (a destroyed arena, reset or destroy inside a scope, scopes ended out of
- * order) is reported as LM_MISUSE_ARENA and the call refused. */
+ * 64 KiB or more taken from the heap. lm_arena_reset drops every block at
+ * once and keeps the chunks for the next cycle; lm_arena_trim (after a
+ * reset: every chunk but the first) and lm_arena_destroy give chunks back,
+ * where the heap and other arenas reuse them. An arena's blocks are never
+ * lm_free'd (that is reported). One thread at a time may use an arena; any
+ * thread may, in turn. Misuse (a destroyed arena, reset or destroy inside
+ * a scope, scopes ended out of order) is reported as LM_MISUSE_ARENA and
+ * the call refused. */
 typedef struct lm_arena lm_arena_t;
 
 lm_arena_t *lm_arena_create(void);                  /* NULL when out of memory */
 void  *lm_arena_alloc(lm_arena_t *arena, size_t size);  /* 16-byte aligned; NULL on failure */
 void  *lm_arena_alloc_aligned(lm_arena_t *arena, size_t alignment, size_t size); /* any power of two */
-void   lm_arena_reset(lm_arena_t *arena);           /* every block at once; keeps one chunk */
+void   lm_arena_reset(lm_arena_t *arena);           /* every block at once; keeps the chunks for reuse */
+void   lm_arena_trim(lm_arena_t *arena);            /* gives back the chunks after the current one */
 void   lm_arena_destroy(lm_arena_t *arena);         /* NULL is a no-op */
 
 /* A scope: lm_arena_scope_end drops what was allocated since its begin.

@@ -7,7 +7,8 @@
  *             every block 16-byte aligned, size 0 unique, aligned requests
  *             up to 64 KiB aligned; stats add up
  *   reset     200 request-sized cycles: after the first few neither the
- *             heap's footprint nor the arena's chunks move
+ *             heap's footprint nor the arena's chunks move; trim gives
+ *             back all chunks but the first
  *   scopes    a scope's blocks go at its end, the blocks before it stay
  *   destroy   the general heap then allocates as much as the arena held,
  *             in blocks of many sizes, without growing memory
@@ -99,41 +100,76 @@ static size_t request_fill(lm_arena_t *a, tl_rng *rng, uint64_t id)
     return total;
 }
 
+/* Fills about `bytes` with blocks of 4 KiB, each tagged with `id`; returns the first. */
+static char *fill_small(lm_arena_t *a, size_t bytes, uint64_t id)
+{
+    char *first = NULL;
+    for (size_t done = 0; done < bytes; done += 4 * KiB) {
+        char *p = lm_arena_alloc(a, 4 * KiB);
+        REQUIRE(p != NULL);
+        tl_memset(p, (int)id, 4 * KiB);
+        if (!first)
+            first = p;
+    }
+    return first;
+}
+
 static void case_reset(tl_rng *rng)
 {
     current_case = "reset";
     lm_arena_t *a = lm_arena_create();
     REQUIRE(a != NULL);
-    /* The first request is the largest: after it the arena keeps one chunk that holds any. */
-    char *first = lm_arena_alloc(a, 420 * KiB);
-    REQUIRE(first != NULL);
-    tl_memset(first, 1, 420 * KiB);
+    /* The first cycle is the largest: after it the chunks hold any. */
+    char *first = fill_small(a, 420 * KiB, 1);
     lm_arena_reset(a);
-    uint64_t footprint = 0, reserved = 0;
+    uint64_t footprint = 0, reserved = 0, chunks = 0;
     for (int cycle = 0; cycle < CYCLES; cycle++) {
         request_fill(a, rng, (uint64_t)cycle);
-        lm_arena_stats_t s;
-        lm_arena_stats(a, &s);
-        CHECK_EQ(s.chunks, 1);
         lm_arena_reset(a);
+        lm_arena_stats_t s;
         lm_arena_stats(a, &s);
         CHECK_EQ(s.used, 0);
         if (cycle == WARMUP) {
             footprint = tl_stats().footprint;
             reserved = s.reserved;
+            chunks = s.chunks;
         } else if (cycle > WARMUP) {
             CHECK_EQ(tl_stats().footprint, footprint);
             CHECK_EQ(s.reserved, reserved);
+            CHECK_EQ(s.chunks, chunks);
         }
     }
-    /* A request larger than the chunk: the next reset keeps one chunk that holds it. */
-    REQUIRE(lm_arena_alloc(a, reserved) != NULL);
-    lm_arena_reset(a);
     lm_arena_stats_t s;
     lm_arena_stats(a, &s);
+    tl_printf("  reset: %llu chunks, %llu bytes reserved, peak %llu\n", (unsigned long long)s.chunks,
+              (unsigned long long)s.reserved, (unsigned long long)s.peak);
+    CHECK(s.reserved < 420 * KiB * 5 / 4 + 64 * KiB);   /* a quarter over the largest cycle, at most */
+    /* The same blocks again: the first lands where it did. */
+    CHECK(fill_small(a, 8 * KiB, 2) == first);
+
+    /* A large block that the chunk has no room for is a chunk of its own, given back by reset. */
+    char *large = lm_arena_alloc(a, 300 * KiB);
+    REQUIRE(large != NULL);
+    tl_memset(large, 3, 300 * KiB);
+    lm_arena_stats(a, &s);
+    CHECK_EQ(s.chunks, chunks + 1);
+    CHECK(s.reserved >= reserved + 300 * KiB);
+    lm_arena_reset(a);
+    lm_arena_stats(a, &s);
+    CHECK(s.chunks == chunks && s.reserved == reserved);
+
+    /* A larger cycle takes more chunks, which the reset keeps ... */
+    fill_small(a, 2 * reserved, 4);
+    lm_arena_reset(a);
+    lm_arena_stats(a, &s);
+    CHECK(s.chunks > chunks && s.reserved >= 2 * reserved);
+    /* ... and trim gives back all but the first, to the heap. */
+    uint64_t live_before = tl_stats().live_bytes, reserved_before = s.reserved;
+    lm_arena_trim(a);
+    lm_arena_stats(a, &s);
     CHECK_EQ(s.chunks, 1);
-    CHECK(s.reserved > reserved);
-    CHECK(s.peak >= reserved);
+    CHECK(tl_stats().live_bytes <= live_before - (reserved_before - s.reserved));
+    CHECK(fill_small(a, 8 * KiB, 5) == first);
     lm_arena_destroy(a);
     CHECK_EQ(lm_check(), 0);
 }
@@ -157,14 +193,20 @@ static void case_scopes(void)
     char *in_outer = lm_arena_alloc(a, 3000);
     REQUIRE(in_outer != NULL);
     tl_fill_pattern(in_outer, 3000, 2);
+    lm_arena_stats(a, &s);
+    uint64_t used_outer = s.used, reserved_outer = s.reserved;
     unsigned inner = lm_arena_scope_begin(a);
     CHECK_EQ(inner, 2);
-    for (int i = 0; i < 40; i++)        /* 40 x 20 KiB: new chunks inside the scope */
-        REQUIRE(lm_arena_alloc(a, 20 * KiB) != NULL);
+    fill_small(a, 600 * KiB, 9);                    /* new chunks inside the scope */
+    REQUIRE(lm_arena_alloc(a, 200 * KiB) != NULL);  /* and a large block */
+    lm_arena_stats(a, &s);
+    uint64_t reserved_inner = s.reserved;
     lm_arena_scope_end(a, inner);
     CHECK_PATTERN(in_outer, 3000, 2);
     lm_arena_stats(a, &s);
-    CHECK_EQ(s.chunks, 1);              /* the scope's chunks went back */
+    CHECK_EQ(s.used, used_outer);
+    CHECK(s.chunks > 1 && s.reserved > reserved_outer);   /* chunks kept for what comes next ... */
+    CHECK(s.reserved <= reserved_inner - 200 * KiB);       /* ... the large block given back */
     lm_arena_scope_end(a, outer);
     lm_arena_stats(a, &s);
     CHECK_EQ(s.used, used_before);

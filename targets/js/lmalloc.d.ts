@@ -205,7 +205,10 @@ export declare class Arena implements Disposable {
   copyIn(bytes: ArrayBuffer | ArrayBufferView | number[]): Allocation;
   /** A view of one of its blocks that throws once the arena is reset or destroyed. */
   view<T extends TypedArrayConstructor>(Type: T, ptr: Pointer, length: number): HeapView<InstanceType<T>>;
+  /** Drops every block; keeps the chunks for the next cycle. */
   reset(): void;
+  /** Gives back the chunks after the current one: after reset(), all but the first. */
+  trim(): void;
   /** Idempotent. */
   destroy(): void;
   stats(): ArenaStats;

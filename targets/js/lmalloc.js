@@ -250,6 +250,7 @@ const ABI = {
   lm_arena_alloc: [['ptr', 'size'], 'ptr'],
   lm_arena_alloc_aligned: [['ptr', 'size', 'size'], 'ptr'],
   lm_arena_reset: [['ptr'], 'void'],
+  lm_arena_trim: [['ptr'], 'void'],
   lm_arena_destroy: [['ptr'], 'void'],
   lm_arena_stats: [['ptr', 'ptr'], 'void'],
 };
@@ -485,11 +486,17 @@ export class Arena {
     return new HeapView(this.#heap, Type, ptr, length, lease);
   }
 
-  /** Drops every block at once; the arena keeps one chunk for what comes next. */
+  /** Drops every block at once; the arena keeps its chunks for what comes next. */
   reset() {
     this.#live();
     this.#generation++;
     this.#calls.reset(this.#handle);
+  }
+
+  /** Gives back the chunks after the current one (after reset(): all but the first). */
+  trim() {
+    this.#live();
+    this.#calls.trim(this.#handle);
   }
 
   /** Gives the arena's memory back to the heap. Idempotent. */
@@ -1135,6 +1142,7 @@ export class Lmalloc {
       alloc: (arena, len) => this.#call('lm_arena_alloc', arena, len),
       allocAligned: (arena, align, len) => this.#call('lm_arena_alloc_aligned', arena, align, len),
       reset: (arena) => this.#call('lm_arena_reset', arena),
+      trim: (arena) => this.#call('lm_arena_trim', arena),
       destroy: (arena) => this.#call('lm_arena_destroy', arena),
       stats: (arena) => {
         const scratch = this.#scratchBlock();

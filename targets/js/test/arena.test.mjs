@@ -44,6 +44,13 @@ test('reset drops every block at once, reuses the memory, and ends the views', a
     arena.reset();
   }
   assert.equal(heap.stats().footprint, footprint, 'no growth over reset cycles');
+  const held = arena.stats();
+  for (let i = 0; i < 1000; i++) arena.alloc(1000);   // more chunks, kept by reset ...
+  arena.reset();
+  assert.ok(arena.stats().chunks > held.chunks);
+  arena.trim();                                      // ... and given back by trim
+  assert.equal(arena.stats().chunks, 1);
+  assert.equal(arena.alloc(64), first);
   const later = arena.view(Uint8Array, arena.alloc(8), 8);
   arena.destroy();
   assert.throws(() => later.get(0), /used after its arena was destroyed/);
