@@ -17,9 +17,9 @@
  *   arenas reuse them.
  *
  *   A request of more than LARGE_MIN bytes (alignment padding included)
- *   that the current chunk has no room for gets a block of its own, a
- *   "large" chunk, which reset gives back: in the chain, one large block
- *   would make every later chunk as large, or skip chunks too small for it.
+ *   gets a block of its own, a "large" chunk, which reset gives back: in
+ *   the chain, large blocks would make every later chunk as large, or skip
+ *   chunks too small for them, and hold their memory away from the heap.
  *
  *       chunk:  [ mark | next | end ]  bump space ...                end
  *       handle: [ mark | - | - ]  struct lm_arena     <- lm_arena_t * points here
@@ -177,8 +177,6 @@ static __attribute__((noinline)) void *arena_alloc_slow(lm_arena_t *a, uptr alig
     if (!arena_live(a, ARENA_OP_ALLOC)) return 0;
     if (size > SIZE_MAX / 2 || alignment > SIZE_MAX / 4) return 0;
     uptr rounded = size ? ROUND_UP(size, ALIGN) : ALIGN, need = rounded + alignment - ALIGN;
-    void *p = arena_bump(a, alignment, rounded);
-    if (p) return p;
     if (need > LARGE_MIN) {
         chunk *c = chunk_take(CHUNK_HEADER + need);
         if (!c) return 0;
@@ -190,6 +188,8 @@ static __attribute__((noinline)) void *arena_alloc_slow(lm_arena_t *a, uptr alig
         arena_note_peak(a);
         return (void *)ROUND_UP(chunk_start(c), alignment);
     }
+    void *p = arena_bump(a, alignment, rounded);
+    if (p) return p;
     /* Small requests fit any chunk: the next one, kept from an earlier cycle, or a new one. */
     chunk *next = a->current ? a->current->next : 0;
     if (next) arena_enter(a, next, chunk_start(next), chain_used(a));
@@ -197,13 +197,13 @@ static __attribute__((noinline)) void *arena_alloc_slow(lm_arena_t *a, uptr alig
     return arena_bump(a, alignment, rounded);
 }
 
-/* The fast path: the request fits the current chunk. bump and end are
- * aligned, so size <= end - bump means its rounded size fits too; size 0
- * (size - 1 wraps) and a destroyed arena (end == bump == 0) go slow, and
- * a large request only when the chunk has no room for it. */
+/* The fast path: a request that is not large and fits the current chunk.
+ * bump and end are aligned, so size <= end - bump means its rounded size
+ * fits too; size 0 (size - 1 wraps) and a destroyed arena (end == bump
+ * == 0) go slow. */
 void *lm_arena_alloc(lm_arena_t *a, size_t size) {
     uptr bump = a->bump;
-    if (__builtin_expect(size - 1 < a->end - bump, 1)) {
+    if (__builtin_expect(size - 1 < LARGE_MIN && size - 1 < a->end - bump, 1)) {
         a->bump = bump + ROUND_UP(size, ALIGN);
         return (void *)bump;
     }
