@@ -1877,6 +1877,7 @@ void *lm_aligned_alloc(size_t alignment, size_t size) {
 static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size", "malloc",
     "lm_arena_alloc", "lm_arena_reset", "lm_arena_destroy", "lm_arena_stats", "lm_arena_scope_begin",
     "lm_arena_scope_end", "lm_arena_trim" };
+_Static_assert(sizeof op_names / sizeof *op_names == OP_ARENA + ARENA_OP_TRIM + 1, "a name for every op");
 
 /* %o the operation, %p the caller's pointer, %b the block concerned, %n the
  * length passed, %s the block's usable size. */
