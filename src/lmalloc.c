@@ -104,6 +104,7 @@
  * lm_check() walks everything.
  */
 #include "lmalloc.h"
+#include "arena_internal.h"
 #include "../targets/target.h"
 
 /* ===== Configuration and width ============================================ */
@@ -1324,16 +1325,21 @@ void lm_thread_exit(void) {
 
 /* ===== Misuse reports (declarations) ====================================== */
 
-enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
+enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC,
+          OP_ARENA /* + enum arena_op */ };
 
 /* One line per situation, %-codes filled in by misuse(). */
 enum report {
     R_DOUBLE_FREE, R_NOT_IN_HEAP, R_MISALIGNED, R_INSIDE, R_NEVER_HANDED_OUT, R_WRONG_SIZE,
-    R_CORRUPTED_HEADER, R_CORRUPTED_SPAN, R_FREED_BLOCK, R_WRITTEN_AFTER_FREE
+    R_CORRUPTED_HEADER, R_CORRUPTED_SPAN, R_FREED_BLOCK, R_WRITTEN_AFTER_FREE, R_ARENA_MEMORY,
+    R_ARENA /* + enum arena_report */
 };
 static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr block, uptr usable,
                         uptr length);
 static void *malloc_slow(heap *h, uptr size);
+
+/* Does the block or slot with payload p belong to an arena (src/arena.c)? */
+static COLD int arena_marked(uptr p) { return *(word *)p == lm_internal_arena_mark((void *)p); }
 
 /* ===== Heap: small allocation ============================================= */
 
@@ -1564,6 +1570,7 @@ static COLD int slot_classify(heap *h, span *s, uptr p, enum op op) {
     uptr size = class_bytes(s->sizeclass), offset = p - span_slot0(pg, s);
     uptr slot = p - offset % size;
     if (p % GRANULE) misuse(pg, R_MISALIGNED, op, p, 0, 0, 0);
+    else if (slot != p && arena_marked(slot)) misuse(pg, R_ARENA_MEMORY, op, p, slot, 0, 0);
     else if (slot != p) misuse(pg, R_INSIDE, op, p, slot, size, 0);
     else if (offset / size >= ATOMIC_LOAD(&s->fresh, RELAXED)) misuse(pg, R_NEVER_HANDED_OUT, op, p, 0, 0, 0);
     /* The free list of another thread's span changes under us: there the
@@ -1622,12 +1629,14 @@ static COLD void pointer_rejected(pages *pg, uptr p, enum op op) {
             r = R_CORRUPTED_HEADER;
             block = at ? at : prev;
         } else if (block_state(prev) != STATE_FENCE) {
-            r = R_INSIDE;
+            r = block_state(prev) == STATE_USED && arena_marked(prev + HEADER) ? R_ARENA_MEMORY : R_INSIDE;
             block = prev;
         }
     }
-    /* A damaged header is shown where it is, and has no size to trust. */
+    /* A damaged header is shown where it is, and has no size to trust; an
+     * arena's block is the arena's business, not the caller's. */
     if (r == R_CORRUPTED_HEADER) misuse(pg, r, op, p, block, 0, 0);
+    else if (r == R_ARENA_MEMORY) misuse(pg, r, op, p, block + HEADER, 0, 0);
     else misuse(pg, r, op, p, block ? block + HEADER : 0, block ? block_usable(block_granules(block)) : 0, 0);
 }
 
@@ -1875,7 +1884,10 @@ void *lm_aligned_alloc(size_t alignment, size_t size) {
 
 /* ===== Misuse reports ===================================================== */
 
-static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size", "malloc" };
+static const char *const op_names[] = { "free", "free_sized", "realloc", "usable_size", "malloc",
+    "lm_arena_alloc", "lm_arena_reset", "lm_arena_destroy", "lm_arena_stats", "lm_arena_scope_begin",
+    "lm_arena_scope_end", "lm_arena_trim" };
+_Static_assert(sizeof op_names / sizeof *op_names == OP_ARENA + ARENA_OP_TRIM + 1, "a name for every op");
 
 /* %o the operation, %p the caller's pointer, %b the block concerned, %n the
  * length passed, %s the block's usable size. */
@@ -1890,6 +1902,10 @@ static const struct { uint8_t kind; char text[67]; } reports[] = {
     [R_CORRUPTED_SPAN]     = { LM_MISUSE_CORRUPTED, "corrupted span metadata at %b, found by %o of %p" },
     [R_FREED_BLOCK]        = { LM_MISUSE_DOUBLE_FREE, "%o of freed block %p (%s-byte block)" },
     [R_WRITTEN_AFTER_FREE] = { LM_MISUSE_CORRUPTED, "a freed %n-byte block was written after free, found by malloc" },
+    [R_ARENA_MEMORY]       = { LM_MISUSE_ARENA, "%o of %p, which is arena memory (in the arena's block at %b)" },
+    [R_ARENA + ARENA_NOT_LIVE]    = { LM_MISUSE_ARENA, "%o of %p, which is not a live arena (destroyed?)" },
+    [R_ARENA + ARENA_SCOPE_OPEN]  = { LM_MISUSE_ARENA, "%o of arena %p while %n of its scopes are open" },
+    [R_ARENA + ARENA_SCOPE_ORDER] = { LM_MISUSE_ARENA, "%o of arena %p for scope %n, not its innermost" },
 };
 
 typedef struct line { char text[200]; size_t len; } line;
@@ -1940,6 +1956,15 @@ static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr blo
     pages_unlock(pg);
 }
 
+/* The arena's side of the reports (src/arena_internal.h). */
+uint32_t lm_internal_arena_mark(const void *block) {
+    return ((uint32_t)(uptr)block * 0x2C1B3C6Du ^ page_layer.key ^ 0xA7E4A000u) | 1;
+}
+
+void lm_internal_arena_misuse(enum arena_report report, enum arena_op op, const void *arena, size_t count) {
+    misuse(&page_layer, R_ARENA + report, OP_ARENA + op, (uptr)arena, 0, 0, count);
+}
+
 /* ===== Policy, statistics and validation ================================== */
 
 void lm_set_policy(lm_policy policy) { page_layer.policy = policy; }
@@ -1948,7 +1973,7 @@ void lm_last_misuse(lm_misuse *out) { *out = page_layer.last_misuse; }
 
 const char *lm_misuse_kind_name(lm_misuse_kind kind) {
     static const char *const names[LM_MISUSE_KIND_COUNT] = {
-        "none", "double free", "not in heap", "misaligned", "not a block", "wrong size", "corrupted",
+        "none", "double free", "not in heap", "misaligned", "not a block", "wrong size", "corrupted", "arena",
     };
     return (unsigned)kind < LM_MISUSE_KIND_COUNT ? names[kind] : "unknown";
 }

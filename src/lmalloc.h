@@ -68,6 +68,7 @@ typedef enum lm_misuse_kind {
     LM_MISUSE_NOT_A_BLOCK,      /* inside the heap but not the start of a block (interior pointer) */
     LM_MISUSE_WRONG_SIZE,       /* free_sized length that does not match the block */
     LM_MISUSE_CORRUPTED,        /* a block header failed its check: something wrote over it */
+    LM_MISUSE_ARENA,            /* lm_free of arena memory, a destroyed arena, a reset inside a scope */
     LM_MISUSE_KIND_COUNT
 } lm_misuse_kind;
 
@@ -87,6 +88,40 @@ typedef struct lm_misuse {
 
 void lm_last_misuse(lm_misuse *out);
 const char *lm_misuse_kind_name(lm_misuse_kind kind);
+
+/* Arenas (src/arena.c): memory for one request or frame, given back all at
+ * once. Allocation is a bump within the arena's chunks, whole blocks of
+ * 64 KiB or more taken from the heap. lm_arena_reset drops every block at
+ * once and keeps the chunks for the next cycle; lm_arena_trim (after a
+ * reset: every chunk but the first) and lm_arena_destroy give chunks back,
+ * where the heap and other arenas reuse them. An arena's blocks are never
+ * lm_free'd (that is reported). One thread at a time may use an arena; any
+ * thread may, in turn. Misuse (a destroyed arena, reset or destroy inside
+ * a scope, scopes ended out of order) is reported as LM_MISUSE_ARENA and
+ * the call refused. */
+typedef struct lm_arena lm_arena_t;
+
+lm_arena_t *lm_arena_create(void);                  /* NULL when out of memory */
+void  *lm_arena_alloc(lm_arena_t *arena, size_t size);  /* 16-byte aligned; NULL on failure */
+void  *lm_arena_alloc_aligned(lm_arena_t *arena, size_t alignment, size_t size); /* any power of two */
+void   lm_arena_reset(lm_arena_t *arena);           /* every block at once; keeps the chunks for reuse */
+void   lm_arena_trim(lm_arena_t *arena);            /* gives back the chunks after the current one */
+void   lm_arena_destroy(lm_arena_t *arena);         /* NULL is a no-op */
+
+/* A scope: lm_arena_scope_end drops what was allocated since its begin.
+ * Scopes nest; begin returns the scope's depth (1 for the outermost, 0 on
+ * failure), which end takes to check they close innermost first. */
+unsigned lm_arena_scope_begin(lm_arena_t *arena);
+void   lm_arena_scope_end(lm_arena_t *arena, unsigned scope);
+
+typedef struct lm_arena_stats {
+    uint64_t used;        /* bytes handed out since the last reset (alignment included) */
+    uint64_t reserved;    /* bytes of the chunks the arena holds */
+    uint64_t chunks;      /* chunks it holds */
+    uint64_t peak;        /* most bytes handed out at once since it was created */
+} lm_arena_stats_t;
+
+void   lm_arena_stats(lm_arena_t *arena, lm_arena_stats_t *out);
 
 #ifdef __cplusplus
 }

@@ -246,6 +246,7 @@ function goals() {
       `${fmt(instructionRatio('mimalloc'))}× mimalloc's, ${fmt(instructionRatio('dlmalloc'))}× dlmalloc's (worst ${fmt(worst)}×)`]);
   }
   out.push(...threadGoals(sizes));
+  out.push(...ratchetGoals());
   for (const target of targetsRun) {
     if (!allocatorsOf(target).includes('lmalloc_nochecks')) continue;
     const costs = benchesOf(target).map((b) => (get(target, 'lmalloc', b)?.ops ?? NaN) / (get(target, 'lmalloc_nochecks', b)?.ops ?? NaN));
@@ -276,6 +277,49 @@ const threadRatio = (target, allocator, workload, threads, field) => {
   return a && b ? a[field] / b[field] : NaN;
 };
 const threadTargets = TARGETS.filter((t) => threadResults.some((r) => r.target === t));
+
+// The ratchet (bench_ratchet_<allocator>, raw/ratchet/): footprint over
+// requests with the scratch on the heap or (lmalloc) in arenas, and the
+// scratch's allocation speed. One record per target, allocator, mode, scratch.
+const ratchetDir = path.join(rawDir, 'ratchet');
+const ratchetResults = [];
+if (exists(ratchetDir)) {
+  for (const file of fs.readdirSync(ratchetDir).filter((f) => f.endsWith('.json')).sort()) {
+    try {
+      ratchetResults.push(readJson(path.join(ratchetDir, file)));
+    } catch (error) {
+      problems.push(`ratchet/${file}: ${error.message}`);
+    }
+  }
+}
+const ratchetTargets = TARGETS.filter((t) => ratchetResults.some((r) => r.target === t));
+const ratchetRun = (target, allocator, mode, scratch) => ratchetResults.find((r) =>
+  r.target === target && r.allocator === allocator && r.mode === mode && r.scratch === scratch);
+const ratchetLabel = (r) => `${r.allocator}${r.scratch === 'arena' ? ' (arenas)' : ''}${r.footprint_kind === 'rss' ? '†' : ''}`;
+// Footprint at the end, after warm-up (a tenth of the requests), and ÷ the peak of live bytes.
+const ratchetFootprint = (r) => {
+  const last = r.samples.at(-1), warm = r.samples[Math.floor(r.samples.length / 10)];
+  return { final: last[1], warm: warm[1], ratio: last[1] / r.peak_live_bytes, creep: last[1] / warm[1] };
+};
+
+function ratchetGoals() {
+  const out = [];
+  for (const target of ratchetTargets) {
+    const arena = ratchetRun(target, 'lmalloc', 'ratchet', 'arena'), heap = ratchetRun(target, 'lmalloc', 'ratchet', 'heap');
+    if (arena) {
+      const f = ratchetFootprint(arena);
+      out.push([`arenas ${target}: ratchet footprint ≤ 1.1× peak live, flat after warm-up`,
+        `${fmt(f.ratio)}× peak live, ${fmt((f.creep - 1) * 100, 1)}% growth after warm-up` +
+        (heap ? ` (scratch on lmalloc's heap: ${fmt(ratchetFootprint(heap).ratio)}×, ${fmt((ratchetFootprint(heap).creep - 1) * 100, 1)}%)` : '')]);
+    }
+    const speed = ratchetRun(target, 'lmalloc', 'speed', 'arena'), bump = ratchetRun(target, 'bump', 'speed', 'heap');
+    if (speed && bump) {
+      out.push([`arenas ${target}: allocation ≥ the bump allocator's ÷ 1.1 (≥ 0.91×)`,
+        `${fmt(speed.allocs_per_s / bump.allocs_per_s)}× (${mops(speed.allocs_per_s)} vs ${mops(bump.allocs_per_s)} M allocations/s)`]);
+    }
+  }
+  return out;
+}
 
 function threadGoals(sizes) {
   const out = [];
@@ -418,6 +462,47 @@ if (threadTargets.length) {
         .filter((p) => Number.isFinite(p.value)),
       'ops/s ÷ one thread', false, allocators,
       THREAD_WORKLOADS.flatMap((w) => [2, 4].map((t) => `${w} ×${t}`))));
+  }
+}
+
+if (ratchetTargets.length) {
+  const first = ratchetResults.find((r) => r.mode === 'ratchet');
+  line('## Ratchet: footprint over requests, scratch on the heap or in arenas');
+  line();
+  line('A server (`bench/ratchet`): 2048 long-lived objects of 16 B - 32 KiB, 8 of them replaced per request at ' +
+       'points spread through it; each request\'s scratch is 16 - 256 blocks of 16 B - 256 KiB, all dropped at its ' +
+       `end; ${first ? first.samples.at(-1)[0] : '–'} requests. Footprint: memory taken through the seam (system ` +
+       'allocators†: peak resident-set growth, which misses the pages of large blocks the workload never touches: it ' +
+       'writes only their first and last words), in MiB; warm = after a tenth of the requests; growth = end ÷ warm. ' +
+       '"(arenas)": the scratch in an lm_arena reset after each request, the long-lived set on the heap. ' +
+       'Speed: scratch allocations per second, requests of 16 - 256 blocks of 16 B - 16 KiB (the arena\'s bump ' +
+       'path) dropped at the end (arena: reset; bump: its reset; heap: each freed).');
+  line();
+  for (const target of ratchetTargets) {
+    const runs = ratchetResults.filter((r) => r.target === target && r.mode === 'ratchet');
+    runs.sort((a, b) => (a.allocator === 'lmalloc' ? 0 : 1) - (b.allocator === 'lmalloc' ? 0 : 1) ||
+      a.allocator.localeCompare(b.allocator) || (a.scratch === 'arena' ? -1 : 1));
+    line(`${target}:`);
+    line();
+    table(['allocator', 'peak live', 'warm', 'end', 'end ÷ peak live', 'growth after warm-up'],
+      runs.map((r) => {
+        const f = ratchetFootprint(r);
+        return [ratchetLabel(r) + (r.verify_failures ? ' ✗' : ''), fmt(r.peak_live_bytes / 2 ** 20, 1), fmt(f.warm / 2 ** 20, 1),
+          fmt(f.final / 2 ** 20, 1), `${fmt(f.ratio)}×`, `${fmt((f.creep - 1) * 100, 1)}%`];
+      }), ['l']);
+    const speeds = ratchetResults.filter((r) => r.target === target && r.mode === 'speed');
+    if (speeds.length) {
+      const bump = ratchetRun(target, 'bump', 'speed', 'heap');
+      table(['scratch speed', 'M allocations/s', '× bump'], speeds.map((r) => [ratchetLabel(r), mops(r.allocs_per_s),
+        bump ? `${fmt(r.allocs_per_s / bump.allocs_per_s)}×` : '–']), ['l']);
+    }
+    const live = runs.find((r) => r.allocator === 'lmalloc') ?? runs[0];
+    const series = runs.map(ratchetLabel);
+    const values = runs.flatMap((r) => r.samples.map(([request, footprint]) =>
+      ({ request, MiB: footprint / 2 ** 20, series: ratchetLabel(r) })));
+    if (live) values.push(...live.samples.map(([request, , liveBytes]) => ({ request, MiB: liveBytes / 2 ** 20, series: 'long-lived bytes' })));
+    charts.push(lineChart(`ratchet-${target}`, `${target}: footprint over requests (MiB; peak live ` +
+      `${live ? fmt(live.peak_live_bytes / 2 ** 20, 1) : '–'} MiB)`, values, [...series, 'long-lived bytes']));
   }
 }
 
@@ -564,6 +649,8 @@ line('- `raw/<target>/<allocator>/<workload>.json`: the individual runs; `raw/lo
      '`raw/growth/`, `raw/codesize.json`, `raw/run.json`.');
 line('- `raw/counts.md`, `raw/counts.json`: bench/count\'s counts, per kind of call.');
 line('- `raw/threads/<target>-<allocator>-<workload>-<threads>.json`: the thread workloads, one run each.');
+line('- `raw/ratchet/<target>-<allocator>-<ratchet|speed>-<heap|arena>.json`: the ratchet runs, footprint and live ' +
+     'bytes every 20 requests (`samples`: [request, footprint, live]).');
 line('- `benchres.csv`: every result in mimalloc-bench\'s `benchres.csv` shape (benchmark allocator elapsed rss ' +
      'user sys page-faults page-reclaims): benchmark `<target>/<workload>`, elapsed and user = seconds per pass ' +
      '(user: CPU time natively, wall time on wasm), rss = footprint in KiB (peak memory taken through the seam, ' +
@@ -586,6 +673,24 @@ function barChart(name, title, values, yTitle, logScale, allocators, groups) {
         y: { field: 'value', type: 'quantitative', title: yTitle, stack: null,
              scale: logScale ? { type: 'log' } : { zero: true } },
         color: { field: 'allocator', sort: allocators, scale: { scheme: 'tableau10' } },
+      },
+    },
+  };
+}
+
+function lineChart(name, title, values, series) {
+  return {
+    name, title,
+    spec: {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      title, width: 640, height: 300,
+      data: { values },
+      mark: { type: 'line', tooltip: true },
+      encoding: {
+        x: { field: 'request', type: 'quantitative', title: 'requests' },
+        y: { field: 'MiB', type: 'quantitative', title: 'MiB', scale: { zero: false } },
+        color: { field: 'series', type: 'nominal', sort: series, title: null, scale: { scheme: 'tableau10' } },
+        strokeDash: { condition: { test: "datum.series === 'long-lived bytes'", value: [4, 3] }, value: [1, 0] },
       },
     },
   };

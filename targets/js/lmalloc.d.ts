@@ -15,7 +15,7 @@ export type TypedArrayConstructor =
 
 /** lm_misuse_kind of src/lmalloc.h. */
 export declare const MisuseKind: Readonly<{
-  NONE: 0; DOUBLE_FREE: 1; NOT_IN_HEAP: 2; MISALIGNED: 3; NOT_A_BLOCK: 4; WRONG_SIZE: 5; CORRUPTED: 6;
+  NONE: 0; DOUBLE_FREE: 1; NOT_IN_HEAP: 2; MISALIGNED: 3; NOT_A_BLOCK: 4; WRONG_SIZE: 5; CORRUPTED: 6; ARENA: 7;
 }>;
 
 /** Misuse reported by the allocator; `message` is the line it formatted. */
@@ -187,6 +187,34 @@ export declare class Scope implements Disposable {
   [Symbol.dispose](): void;
 }
 
+/** lm_arena_stats_t: bytes handed out since the last reset, bytes of the
+ * arena's chunks, their count, and the most bytes handed out at once. */
+export interface ArenaStats { used: number; reserved: number; chunks: number; peak: number; }
+
+/**
+ * An lmalloc arena (lm_arena_*): blocks bumped out of chunks of the heap,
+ * dropped all at once by reset() and given back by destroy(); never freed one
+ * by one. `using arena = heap.arena()` or heap.withArena(fn) destroys it.
+ */
+export declare class Arena implements Disposable {
+  /** The lm_arena_t * for C code. */
+  readonly handle: Pointer;
+  readonly destroyed: boolean;
+  /** A block of len bytes aligned to `align` (a power of two, default 16); throws RangeError when out of memory. */
+  alloc(len: Size, align?: number): Pointer;
+  copyIn(bytes: ArrayBuffer | ArrayBufferView | number[]): Allocation;
+  /** A view of one of its blocks that throws once the arena is reset or destroyed. */
+  view<T extends TypedArrayConstructor>(Type: T, ptr: Pointer, length: number): HeapView<InstanceType<T>>;
+  /** Drops every block; keeps the chunks for the next cycle. */
+  reset(): void;
+  /** Gives back the chunks after the current one: after reset(), all but the first. */
+  trim(): void;
+  /** Idempotent. */
+  destroy(): void;
+  stats(): ArenaStats;
+  [Symbol.dispose](): void;
+}
+
 export declare class Lmalloc {
   static instantiate(source: ModuleSource, options?: InstantiateOptions): Promise<Lmalloc>;
   static instantiateSync(module: WebAssembly.Module | ArrayBuffer | ArrayBufferView, options?: InstantiateOptions): Lmalloc;
@@ -254,6 +282,10 @@ export declare class Lmalloc {
   withAlloc<R>(len: number, fn: (ptr: Pointer, len: number) => R): R;
   scope(): Scope;
   withScope<R>(fn: (scope: Scope) => R): R;
+  /** A new Arena; throws RangeError when out of memory. */
+  arena(): Arena;
+  /** Runs fn(arena) and destroys the arena afterwards (also after a promise settles). */
+  withArena<R>(fn: (arena: Arena) => R): R;
 
   leakCheck(fn: (iteration: number) => void, options?: LeakCheckOptions): LeakReport;
   leakCheckAsync(fn: (iteration: number) => unknown, options?: LeakCheckOptions): Promise<LeakReport>;

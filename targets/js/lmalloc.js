@@ -48,8 +48,9 @@ export const MisuseKind = Object.freeze({
   NOT_A_BLOCK: 4,
   WRONG_SIZE: 5,
   CORRUPTED: 6,
+  ARENA: 7,
 });
-const MISUSE_KIND_COUNT = 7;
+const MISUSE_KIND_COUNT = 8;
 
 const POLICIES = Object.freeze({ abort: 0, continue: 1 });
 
@@ -245,6 +246,13 @@ const ABI = {
   lm_set_policy: [['i32'], 'void'],
   lm_last_misuse: [['ptr'], 'void'],
   lm_misuse_kind_name: [['i32'], 'ptr'],
+  lm_arena_create: [[], 'ptr'],
+  lm_arena_alloc: [['ptr', 'size'], 'ptr'],
+  lm_arena_alloc_aligned: [['ptr', 'size', 'size'], 'ptr'],
+  lm_arena_reset: [['ptr'], 'void'],
+  lm_arena_trim: [['ptr'], 'void'],
+  lm_arena_destroy: [['ptr'], 'void'],
+  lm_arena_stats: [['ptr', 'ptr'], 'void'],
 };
 
 function i32In(value, what) {
@@ -279,7 +287,7 @@ export class HeapView {
   /** The typed array over the current memory.buffer. */
   get array() {
     if (this.#owner !== null && this.#owner.freed) {
-      throw new Error(`lmalloc: view of block 0x${this.#ptr.toString(16)} used after the block was freed`);
+      throw new Error(`lmalloc: view of block 0x${this.#ptr.toString(16)} used after ${this.#owner.freedBy ?? 'the block was freed'}`);
     }
     const buffer = this.#heap.memory.buffer;
     if (this.#array === null || this.#array.buffer !== buffer) {
@@ -425,6 +433,92 @@ export class Scope {
   }
 }
 
+// ------------------------------------------------------------------ arenas --
+
+/**
+ * An lmalloc arena (lm_arena_*): blocks bumped out of chunks of the heap,
+ * all dropped at once by reset() and given back by destroy(). Blocks are
+ * never freed one by one. `using arena = heap.arena()` or
+ * `heap.withArena((arena) => ...)` destroys it at the end.
+ * Views made with view() refuse use once the arena was reset or destroyed.
+ */
+export class Arena {
+  #heap; #handle; #calls; #generation = 0; #destroyed = false;
+
+  constructor(heap, handle, calls) {
+    this.#heap = heap;
+    this.#handle = handle;
+    this.#calls = calls;
+  }
+
+  /** The lm_arena_t * (for passing to C code). */
+  get handle() { return this.#handle; }
+  get destroyed() { return this.#destroyed; }
+
+  /** A block of `len` bytes, aligned to `align` (a power of two; default 16). Throws RangeError when out of memory. */
+  alloc(len, align) {
+    this.#live();
+    if (align !== undefined && !(Number.isSafeInteger(align) && align > 0 && (align & (align - 1)) === 0)) {
+      throw new TypeError(`lmalloc: arena alignment must be a power of two, got ${String(align)}`);
+    }
+    const ptr = align === undefined ? this.#calls.alloc(this.#handle, len) : this.#calls.allocAligned(this.#handle, align, len);
+    if (ptr === 0) throw outOfMemory('lm_arena_alloc', len);
+    return ptr;
+  }
+
+  /** Copies bytes into a new block of the arena: {ptr, len}. */
+  copyIn(source) {
+    const bytes = Array.isArray(source) ? Uint8Array.from(source) : toUint8Array(source);
+    const ptr = this.alloc(bytes.length);
+    this.#heap.u8(ptr, bytes.length).set(bytes);   // made after alloc, which may have grown memory
+    return { ptr, len: bytes.length };
+  }
+
+  /** A HeapView of `length` elements at ptr (a block of this arena), valid until the next reset or destroy. */
+  view(Type, ptr, length) {
+    this.#live();
+    const generation = this.#generation;
+    const arena = this;
+    const lease = {
+      get freed() { return arena.#destroyed || arena.#generation !== generation; },
+      get freedBy() { return arena.#destroyed ? 'its arena was destroyed' : 'its arena was reset'; },
+    };
+    return new HeapView(this.#heap, Type, ptr, length, lease);
+  }
+
+  /** Drops every block at once; the arena keeps its chunks for what comes next. */
+  reset() {
+    this.#live();
+    this.#generation++;
+    this.#calls.reset(this.#handle);
+  }
+
+  /** Gives back the chunks after the current one (after reset(): all but the first). */
+  trim() {
+    this.#live();
+    this.#calls.trim(this.#handle);
+  }
+
+  /** Gives the arena's memory back to the heap. Idempotent. */
+  destroy() {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#calls.destroy(this.#handle);
+  }
+
+  /** lm_arena_stats: {used, reserved, chunks, peak} in bytes (chunks: a count). */
+  stats() {
+    this.#live();
+    return this.#calls.stats(this.#handle);
+  }
+
+  [Symbol.dispose]() { this.destroy(); }
+
+  #live() {
+    if (this.#destroyed) throw new Error(`lmalloc: arena 0x${this.#handle.toString(16)} used after destroy()`);
+  }
+}
+
 // Runs `body`, then `cleanup`, also when body returns a promise.
 function runThen(body, cleanup) {
   let result;
@@ -448,6 +542,7 @@ const STATS_FIELDS = ['liveBytes', 'liveBlocks', 'footprint', 'peakFootprint',
 const STATS_BYTES = 64;     // lm_stats_t: eight uint64_t
 const CONTROL_BYTES = 1024; // a threaded heap's shared stop flag and report line
 const MISUSE_BYTES = 24;    // lm_misuse: three uint64_t
+const ARENA_STATS_FIELDS = ['used', 'reserved', 'chunks', 'peak'];   // lm_arena_stats_t: four uint64_t
 
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8');
@@ -1035,6 +1130,35 @@ export class Lmalloc {
   withScope(fn) {
     const scope = new Scope(this);
     return runThen(() => fn(scope), () => scope.close());
+  }
+
+  // --------------------------------------------------------------- arenas --
+
+  /** A new Arena (lm_arena_create); throws RangeError when out of memory. */
+  arena() {
+    const handle = this.#call('lm_arena_create');
+    if (handle === 0) throw outOfMemory('lm_arena_create', 0);
+    return new Arena(this, handle, {
+      alloc: (arena, len) => this.#call('lm_arena_alloc', arena, len),
+      allocAligned: (arena, align, len) => this.#call('lm_arena_alloc_aligned', arena, align, len),
+      reset: (arena) => this.#call('lm_arena_reset', arena),
+      trim: (arena) => this.#call('lm_arena_trim', arena),
+      destroy: (arena) => this.#call('lm_arena_destroy', arena),
+      stats: (arena) => {
+        const scratch = this.#scratchBlock();
+        this.#call('lm_arena_stats', arena, scratch);
+        const data = this.dataView(scratch, ARENA_STATS_FIELDS.length * 8);
+        const stats = {};
+        ARENA_STATS_FIELDS.forEach((field, index) => { stats[field] = u64(data, index * 8); });
+        return stats;
+      },
+    });
+  }
+
+  /** Runs fn(arena) and destroys the arena afterwards (also after a promise settles). */
+  withArena(fn) {
+    const arena = this.arena();
+    return runThen(() => fn(arena), () => arena.destroy());
   }
 
   // ---------------------------------------------------------- leak checks --

@@ -60,6 +60,13 @@ const cases = {
     return { call: () => heap.dealloc(p, 7), kind: MisuseKind.WRONG_SIZE, ptr: p, size,
       line: `lmalloc: free_sized of ${hex(p)} with wrong length 7 (${size}-byte block)` };
   },
+  'free of an arena block': (heap) => {
+    const arena = heap.arena();
+    const p = arena.alloc(100);
+    arena.alloc(5000);
+    return { call: () => heap.free(p), kind: MisuseKind.ARENA, ptr: p, size: 0,
+      line: new RegExp(`^lmalloc: free of ${hex(p)}, which is arena memory \\(in the arena's block at 0x[0-9a-f]+\\)$`) };
+  },
   'corrupted header': (heap) => {
     // Blocks above 4 KiB carry a header (small slots have none to damage);
     // two of them side by side, a's last byte 8 bytes before b.
@@ -103,7 +110,7 @@ for (const [name, prepare] of Object.entries(cases)) {
     assert.ok(thrown !== null, 'the misuse was thrown');
     assertReport(thrown, expected, true);
     assert.equal(thrown.kindName, ['none', 'double free', 'not in heap', 'misaligned', 'not a block',
-      'wrong size', 'corrupted'][expected.kind], 'kindName is lm_misuse_kind_name(kind)');
+      'wrong size', 'corrupted', 'arena'][expected.kind], 'kindName is lm_misuse_kind_name(kind)');
     assert.deepEqual(seen, [thrown], 'onMisuse saw it before it was thrown');
     assert.equal(heap.stoppedBy, thrown);
     assert.throws(() => heap.malloc(16), (error) => error instanceof LmallocStoppedError &&
