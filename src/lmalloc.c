@@ -283,6 +283,15 @@ static inline uint32_t class_alignment(unsigned c) {
     return power < SLOT_ALIGN_MAX ? power : SLOT_ALIGN_MAX;
 }
 
+/* With threads, each span owns whole cache lines (slot 0 at a line's start,
+ * no slot in the line its block shares with the next block), and heaps and
+ * descriptor tables end with a line of padding: two threads' hot data never
+ * share a line, which would make every write of one a miss of the other.
+ * (Measured: 2 threads on independent churn ran at 0.66x one thread.) */
+#define CACHE_LINE 64u
+#define THREAD_PAD (LM_THREADS ? CACHE_LINE : 0u)
+static inline uint32_t span_alignment(unsigned c) { return LM_THREADS ? CACHE_LINE : class_alignment(c); }
+
 _Static_assert(SMALL_CLASSES == 48 && SMALL_GRANULES == 256, "class_granules(47) == SMALL_GRANULES");
 
 /* ===== State ============================================================== */
@@ -817,7 +826,7 @@ static uptr block_take_internal(heap *h, uptr bytes) {
 static NOINLINE span *descriptor_take(heap *h) {
     pages *pg = h->pages;
     if (!h->spare) {
-        uptr b = block_take_internal(h, TABLE_SPANS * sizeof(span));
+        uptr b = block_take_internal(h, TABLE_SPANS * sizeof(span) + THREAD_PAD);
         if (!b) return 0;
         span *table = (span *)(b + HEADER);
         __builtin_memset(table, 0, TABLE_SPANS * sizeof(span));
@@ -978,7 +987,7 @@ static inline uptr span_end(pages *pg, const span *s) {
 /* Where slot 0 of a class-c span in block b goes: aligned (see
  * class_alignment) inside the block, so spans need no aligned placement. */
 static inline uptr span_slot0_in(uptr b, unsigned c) {
-    return (b + HEADER + class_alignment(c) - 1) & ~(uptr)(class_alignment(c) - 1);
+    return (b + HEADER + span_alignment(c) - 1) & ~(uptr)(span_alignment(c) - 1);
 }
 
 /* A new, empty span of class c, or 0 if memory runs out. It takes the
@@ -990,7 +999,9 @@ static COLD span *span_create(heap *h, unsigned c) {
     if (!pages_ready(pg)) return 0;
     uint32_t size = class_bytes(c), target = span_capacity(c, h->class_bytes[c]);
     uint32_t least = (PAGE_SIZE + size - 1) / size;
-    uptr lead = class_alignment(c) - GRANULE;    /* at most, to align slot 0 */
+    /* At most, to align slot 0 (and with threads, the unused end of the
+     * span's last cache line). */
+    uptr lead = span_alignment(c) - GRANULE + (LM_THREADS ? CACHE_LINE : 0);
     uint32_t g_least = request_granules((uptr)least * size + lead);
     uint32_t g_target = request_granules((uptr)target * size + lead);
     span *s = descriptor_take(h);
@@ -1003,7 +1014,8 @@ static COLD span *span_create(heap *h, unsigned c) {
     }
     block_set_state(b, STATE_INTERNAL);
     uptr slot0 = span_slot0_in(b, c);
-    uint32_t capacity = (uint32_t)((block_next(b) - slot0) / size);
+    uptr end = LM_THREADS ? block_next(b) & ~(uptr)(CACHE_LINE - 1) : block_next(b);
+    uint32_t capacity = (uint32_t)((end - slot0) / size);
     if (capacity > target) capacity = target;
     uptr odd = size >> lsb32(size), inverse = odd;
     for (int i = 0; i < 5; i++) inverse *= 2 - odd * inverse;   /* Newton: 3 -> 96 good bits */
@@ -1055,21 +1067,15 @@ static COLD void span_destroy(heap *h, span *s) {
 }
 
 #if LM_THREADS
-/* A span back in its owner's queue: remote frees need not tell the owner
- * any more (unless it is on the pending stack already: NOTIFIED stays). */
-static void span_watch(span *s) {
-    uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED);
-    while ((uint32_t)(old >> 32) == REMOTE_NOTIFY &&
-           !__atomic_compare_exchange_n(&s->remote, &old, (uint32_t)old | (uint64_t)REMOTE_QUIET << 32, 1,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {}
-}
-
 /* A full span leaves its owner's queue: from now on the first remote free
- * must tell the owner. 0 if remote frees came meanwhile (collect them). */
+ * must tell the owner. 0 if remote frees came meanwhile (collect them).
+ * A span back in the queue keeps NOTIFY (a remote free then tells the
+ * owner, who finds it queued): a locked exchange on every turn of a
+ * class's queue cost more than those rare needless notices. */
 static int span_park(span *s) {
     uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED);
     if ((uint32_t)old) return 0;
-    if ((uint32_t)(old >> 32) == REMOTE_NOTIFIED) return 1;   /* on the pending stack already */
+    if ((uint32_t)(old >> 32) != REMOTE_QUIET) return 1;   /* told already, or on the pending stack */
     return __atomic_compare_exchange_n(&s->remote, &old, (uint64_t)REMOTE_NOTIFY << 32, 0,
                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
@@ -1080,7 +1086,6 @@ static inline int span_pinned(span *s) {
     return (uint32_t)(ATOMIC_LOAD(&s->remote, RELAXED) >> 32) == REMOTE_NOTIFIED;
 }
 #else
-static inline void span_watch(span *s) { (void)s; }
 static inline int span_park(span *s) { (void)s; return 1; }
 static inline int span_pinned(span *s) { (void)s; return 0; }
 #endif
@@ -1135,10 +1140,7 @@ static COLD int spans_release_for(heap *h, uint32_t g) {
 
 /* A full span got a free slot: it takes its place at the end of its queue. */
 static void span_unfull(heap *h, span *s) {
-    if (!s->queued) {
-        queue_insert(h, s, 0);
-        span_watch(s);
-    }
+    if (!s->queued) queue_insert(h, s, 0);
 }
 
 /* A free left s empty. The first span of its class stays as it is (which
@@ -1288,7 +1290,7 @@ static COLD heap *heap_claim(void) {
         } else if ((h = pg->pool)) {
             pg->pool = h->pool_next;
         } else {
-            uptr b = block_take_internal(&heap_none, sizeof(heap));
+            uptr b = block_take_internal(&heap_none, sizeof(heap) + THREAD_PAD);
             if (b) {
                 h = (heap *)(b + HEADER);
                 *h = (heap)HEAP_EMPTY;
