@@ -32,11 +32,16 @@
  *       [ granules : u32 | check:28 prev_free:1 prev_one:1 state:2 ]  payload ...
  *       ^ block (8 mod 16)                                        ^ pointer (0 mod 16)
  *
- *   `check` is a hash of the block's address and size: a pointer that is not
- *   a block start, or a header someone wrote over, fails it (1 in 2^28 odds).
- *   A free block holds its list links (two u32 block indices) after the
- *   header and, from two granules up, its size in its last word (the
- *   footer), so `prev_free` lets a neighbour find it. A one-granule block
+ *   `check` is a hash of the block's address and size keyed with a secret
+ *   from the target (lm_target_random): a pointer that is not a block
+ *   start, or a header someone wrote over, fails it (1 in 2^28 odds), and
+ *   nobody without the key can forge one. A free block holds its list
+ *   links (two u32 block indices xor a second secret) after the header
+ *   and, from two granules up, its size in its last word (the footer), so
+ *   `prev_free` lets a neighbour find it. Links and footers lie in freed
+ *   memory: they are checked before they are followed (links agree with
+ *   their neighbours', a footer names a free block of its size), and a
+ *   damaged one is reported, never followed. A one-granule block
  *   has no room for a footer: `prev_one` in its successor says its size.
  *   Block indices are granule offsets from `origin`, so metadata is the same
  *   size on wasm32 and wasm64 and the heap may span up to 2^32 granules
@@ -51,7 +56,7 @@
  *   where slot 0 is, the slot size, how many slots were ever put on its free
  *   list (`fresh`: the rest are added a batch at a time), how many are live,
  *   and the head of its free list. A free slot holds two words: the index of
- *   the next free slot, and that index xor the page layer's key. malloc pops
+ *   the next free slot, and that index xor the page layer's secret key. malloc pops
  *   a slot only if the pair still agrees (a write after free over it is
  *   reported); free pushes one only if the pointer is a slot start of the
  *   span below `fresh` and does not already carry an agreeing pair (then it
@@ -196,17 +201,25 @@ static inline uint32_t block_state(uptr b) { return block_tag(b) & STATE_MASK; }
 static inline uptr block_bytes(uint32_t granules) { return (uptr)granules << GRANULE_SHIFT; }
 static inline uptr block_next(uptr b) { return b + block_bytes(block_granules(b)); }
 static inline uptr block_usable(uint32_t granules) { return block_bytes(granules) - HEADER; }
-static inline word *block_links(uptr b) { return block_words(b) + 2; }   /* next, prev */
+static inline word *block_links(uptr b) { return block_words(b) + 2; }   /* next, prev: see link_read */
 static inline word *block_footer(uptr b, uint32_t g) { return (word *)(b + block_bytes(g)) - 1; }
 
-/* A hash of where a header is and what size it claims, cheap because free
- * computes it every time: one multiply spreads the size over the word, and
- * a second carries every input bit into the 28 high bits kept. (Only the
- * address's low 32 bits: bytes that are not a header match by chance once
- * in 2^28 wherever they are.) The odd multipliers are within 2^27 of zero as
- * signed numbers, so wasm encodes each in 4 bytes, not 5. */
+/* Secret keys from the target (lm_target_random), drawn once, at the
+ * heap's first use, before any header is written (heap_init): `header`
+ * keys the header check, `link` encodes free blocks' list links. */
+static struct { uint32_t header, link; } keys;
+
+/* A keyed hash of where a header is and what size it claims, cheap because
+ * free computes it every time: the key and one multiply spread the size
+ * over the word, and a second carries every input bit into the 28 high bits
+ * kept. Without the key nobody can compute a header that passes; bytes
+ * that are not a header match by chance once in 2^28 wherever they are.
+ * (Against someone who can read the heap, a header is no secret: the key
+ * guards against blind writes and forged headers, see docs/hardening.md.)
+ * The odd multipliers are within 2^27 of zero as signed numbers, so wasm
+ * encodes each in 4 bytes, not 5. */
 static inline uint32_t header_check(uptr b, uint32_t granules) {
-    return (((uint32_t)b ^ (granules * 0xFDEBCA77u)) * 0xFE3779B1u) & CHECK_MASK;
+    return (((uint32_t)b ^ keys.header ^ (granules * 0xFDEBCA77u)) * 0xFE3779B1u) & CHECK_MASK;
 }
 
 /* Out of line: one copy serves every slow path (no fast path writes a header). */
@@ -331,7 +344,7 @@ typedef struct pages {
     uint32_t fl_bitmap;
     uint32_t spare;      /* ref of the first unused descriptor */
     uint32_t tables;     /* ref of the first descriptor table */
-    uint32_t key;        /* nonzero: free slots' pairs are keyed with it */
+    uint32_t key;        /* secret, nonzero: free slots' pairs and span checks are keyed with it */
     uint32_t policy;
     uint32_t lock;       /* 0 free, 1 held, 2 held with sleepers (LM_THREADS) */
     struct heap *heaps;  /* every heap, linked by next_heap */
@@ -462,29 +475,98 @@ static unsigned list_find(pages *pg, unsigned c) {
     return fl * SL_COUNT + lsb32(sl_map);
 }
 
+/* A free block's links (0: next, 1: prev) are block indices (0: none)
+ * xor the secret link key: they lie in freed memory, where a write after
+ * free lands, so they are decoded and checked (link_sound, links_agree)
+ * before anything follows them. */
+static inline uint32_t link_read(uptr b, unsigned which) { return block_links(b)[which] ^ keys.link; }
+static inline void link_write(uptr b, unsigned which, uint32_t index) { block_links(b)[which] = index ^ keys.link; }
+
+/* Is a decoded link none, or the index of a block of the heap? A damaged
+ * link names anything: it is tested before it is followed. (That it
+ * names a free block is left to links_agree, before any list changes:
+ * without the key, a write cannot make two blocks' links name each
+ * other.) */
+static inline int link_sound(pages *pg, uint32_t index) {
+    return index - 1 < pg->extent || !index;
+}
+
+/* Do free block b's links and its neighbours' agree (b is where they say)? */
+static inline int links_agree(pages *pg, uptr b, unsigned c, uint32_t next, uint32_t prev) {
+    uint32_t self = block_index(pg, b);
+    return link_sound(pg, next) && link_sound(pg, prev) && (!next || link_read(block_at(pg, next), 1) == self) &&
+           (prev ? link_read(block_at(pg, prev), 0) == self : pg->lists[c] == self);
+}
+
+static COLD void free_block_damaged(pages *pg, uptr b);
+
 static NOINLINE void free_list_insert(pages *pg, uptr b, uint32_t g) {
     unsigned c = list_of(g);
     uint32_t head = pg->lists[c];
     block_write(b, g, STATE_FREE);
     *block_footer(b, g) = g;          /* in a 1-granule block, the prev link below overwrites it */
-    block_links(b)[0] = head;
-    block_links(b)[1] = 0;
-    if (head) block_links(block_at(pg, head))[1] = block_index(pg, b);
+    link_write(b, 0, head);
+    link_write(b, 1, 0);
+    if (head) link_write(block_at(pg, head), 1, block_index(pg, b));   /* a head is always sound */
     pg->lists[c] = block_index(pg, b);
     pg->sl_bitmap[c / SL_COUNT] |= 1u << (c % SL_COUNT);
     pg->fl_bitmap |= 1u << (c / SL_COUNT);
     block_set_prev(b + block_bytes(g), prev_of_free(g));
 }
 
+/* Takes free block b off its list. Links that do not agree with the
+ * neighbours' (written after free, or forged) are reported, never
+ * followed; the lists are then made anew from the chain, and b is taken
+ * off if it is on one. */
+static COLD void free_list_remove_damaged(pages *pg, uptr b);
+
 static NOINLINE void free_list_remove(pages *pg, uptr b) {
     unsigned c = list_of(block_granules(b));
-    uint32_t next = block_links(b)[0], prev = block_links(b)[1];
-    if (next) block_links(block_at(pg, next))[1] = prev;
-    if (prev) block_links(block_at(pg, prev))[0] = next;
+    uint32_t next = link_read(b, 0), prev = link_read(b, 1);
+    if (LM_MISUSE_CHECKS && UNLIKELY(!links_agree(pg, b, c, next, prev))) {
+        free_list_remove_damaged(pg, b);   /* a tail call: the fast path saves no registers */
+        return;
+    }
+    if (next) link_write(block_at(pg, next), 1, prev);
+    if (prev) link_write(block_at(pg, prev), 0, next);
     else if (!(pg->lists[c] = next)) {
         pg->sl_bitmap[c / SL_COUNT] &= ~(1u << (c % SL_COUNT));
         if (!pg->sl_bitmap[c / SL_COUNT]) pg->fl_bitmap &= ~(1u << (c / SL_COUNT));
     }
+}
+
+/* free_list_remove found b's links damaged: reports it, makes the lists
+ * anew, and takes b off if it is on one now. */
+static COLD void free_list_remove_damaged(pages *pg, uptr b) {
+    free_block_damaged(pg, b);
+    if (links_agree(pg, b, list_of(block_granules(b)), link_read(b, 0), link_read(b, 1))) free_list_remove(pg, b);
+}
+
+/* The lists made anew from the chain, which headers (keyed, checked) hold
+ * together: every FREE block on it is listed with fresh links. After
+ * damage to links in freed memory, under LM_POLICY_CONTINUE. (A chain
+ * broken by a damaged header is followed up to the damage.) */
+static uptr chain_next(pages *pg, uptr b);
+
+static COLD void free_lists_rebuild(pages *pg) {
+    __builtin_memset(pg->lists, 0, sizeof pg->lists);
+    __builtin_memset(pg->sl_bitmap, 0, sizeof pg->sl_bitmap);
+    pg->fl_bitmap = 0;
+    for (uptr b = pg->first; b && b < pg->top; b = chain_next(pg, b))
+        if (block_state(b) == STATE_FREE) free_list_insert(pg, b, block_granules(b));
+}
+
+/* The next block of b's list (b is listed), or 0; a damaged link is
+ * reported and the lists made anew, and then `restart` is returned
+ * (LIST_RESTART): the caller walks its list again. */
+#define LIST_RESTART ((uint32_t)-1)
+static inline uint32_t list_next(pages *pg, uptr b) {
+    uint32_t next = link_read(b, 0);
+    if (LM_MISUSE_CHECKS && UNLIKELY(!link_sound(pg, next))) {
+        free_block_damaged(pg, b);
+        return LIST_RESTART;
+    }
+    return next;
 }
 
 /* ===== Page layer: taking memory from the target ========================== */
@@ -634,9 +716,15 @@ static COLD int heap_init(pages *pg) {
     pg->payloads = pg->origin + HEADER;
     pg->base = pg->origin & ~(uptr)(PAGE_SIZE - 1);
     pg->untouched = fresh;
-    /* Any nonzero key keeps freed slots apart from live ones; the address
-     * mixed in makes it differ between builds and embeddings. */
-    pg->key = ((uint32_t)pg->origin * 0x9E3779B1u ^ 0x5BD1E995u) | 1;
+    /* Secret keys, before the first header is written. Without a source
+     * (the target says so), fixed ones with the address mixed in. Any
+     * nonzero slot key keeps freed slots apart from live ones. */
+    uint32_t secret[3];
+    if (!lm_target_random(secret, sizeof secret))
+        for (unsigned i = 0; i < 3; i++) secret[i] = ((uint32_t)pg->origin + i) * 0x9E3779B1u ^ 0x5BD1E995u;
+    pg->key = secret[0] | 1;
+    keys.header = secret[1];
+    keys.link = secret[2];
     heap_adopt(pg, pg->end, end - pg->end);
     return 1;
 }
@@ -645,15 +733,32 @@ static inline int pages_ready(pages *pg) { return pg->first || heap_init(pg); }
 
 /* ===== Page layer: blocks ================================================= */
 
+/* The FREE block before b (whose PREV_FREE bit is set), found by its
+ * footer, which lies in freed memory: a footer written after free is
+ * reported, and the block before found by walking the chain. */
+static uptr block_free_before(pages *pg, uptr b) {
+    uint32_t g = block_tag(b) & PREV_ONE ? 1 : *((word *)b - 1);
+    uptr prev = b - block_bytes(g);
+    if (!LM_MISUSE_CHECKS ||
+        LIKELY(g && prev >= pg->first && prev < b && header_valid(prev) && block_granules(prev) == g &&
+               block_state(prev) == STATE_FREE))
+        return prev;
+    uptr at = pg->first;
+    for (prev = 0; at && at < b; at = chain_next(pg, at)) prev = at;
+    free_block_damaged(pg, prev && at == b ? prev : b);
+    return prev && at == b && block_state(prev) == STATE_FREE ? prev : 0;
+}
+
 /* Gives block b (USED, INTERNAL or free-to-be) back: merges it with free
- * neighbours and puts the result in a list or the top block. */
+ * neighbours and puts the result in a list or the top block. Its header
+ * says FREE from the first list change on (a merged-away header must never
+ * say USED; a list made anew meanwhile must not hold it). */
 static NOINLINE void block_release(pages *pg, uptr b) {
     uint32_t g = block_granules(b);
-    uptr next = b + block_bytes(g);
-    block_set_state(b, STATE_FREE);      /* a merged-away header must never say USED */
-    if (block_tag(b) & PREV_FREE) {
-        uptr prev = b - block_bytes(block_tag(b) & PREV_ONE ? 1 : *((word *)b - 1));
-        free_list_remove(pg, prev);
+    uptr next = b + block_bytes(g), prev = block_tag(b) & PREV_FREE ? block_free_before(pg, b) : 0;
+    if (prev) free_list_remove(pg, prev);
+    block_set_state(b, STATE_FREE);
+    if (prev) {
         g += block_granules(prev);
         b = prev;
     }
@@ -683,10 +788,10 @@ static void block_shrink(pages *pg, uptr b, uint32_t g) {
 static uptr list_best(pages *pg, unsigned c, uint32_t g) {
     uptr best = 0;
     NO_UNROLL
-    for (uint32_t index = pg->lists[c], looks = LIST_LOOKS; index && looks--;
-         index = block_links(block_at(pg, index))[0]) {
+    for (uint32_t index = pg->lists[c], looks = LIST_LOOKS; index && looks--;) {
         uptr b = block_at(pg, index);
         if (block_granules(b) >= g && (!best || block_granules(b) < block_granules(best))) best = b;
+        if (looks && (index = list_next(pg, b)) == LIST_RESTART) return list_best(pg, c, g);
     }
     return best;
 }
@@ -758,7 +863,7 @@ static COLD uptr free_lists_take_aligned(pages *pg, uint32_t want, uptr alignmen
     for (unsigned c = list_find(pg, list_of(want)); c < LIST_COUNT && c <= list_of(span_granules);
          c = list_find(pg, c + 1)) {
         uint32_t looks = LIST_LOOKS;
-        for (uint32_t index = pg->lists[c]; index && looks--; index = block_links(block_at(pg, index))[0]) {
+        for (uint32_t index = pg->lists[c]; index && looks--;) {
             uptr b = block_at(pg, index);
             if (aligned_fit(b, block_granules(b), want, alignment)) {
                 free_list_remove(pg, b);
@@ -766,6 +871,7 @@ static COLD uptr free_lists_take_aligned(pages *pg, uint32_t want, uptr alignmen
                 block_set_prev(b + block_bytes(block_granules(b)), 0);
                 return b;
             }
+            if (looks && (index = list_next(pg, b)) == LIST_RESTART) return free_lists_take_aligned(pg, want, alignment);
         }
     }
     return 0;
@@ -1319,7 +1425,8 @@ enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
 /* One line per situation, %-codes filled in by misuse(). */
 enum report {
     R_DOUBLE_FREE, R_NOT_IN_HEAP, R_MISALIGNED, R_INSIDE, R_NEVER_HANDED_OUT, R_WRONG_SIZE,
-    R_CORRUPTED_HEADER, R_CORRUPTED_SPAN, R_FREED_BLOCK, R_WRITTEN_AFTER_FREE
+    R_CORRUPTED_HEADER, R_CORRUPTED_SPAN, R_FREED_BLOCK, R_WRITTEN_AFTER_FREE, R_DAMAGED_FREE,
+    R_BAD_ALIGNMENT
 };
 static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr block, uptr usable,
                         uptr length);
@@ -1750,8 +1857,14 @@ static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
 
 void lm_free_sized(void *ptr, size_t size) { free_sized(ptr, size, GRANULE); }
 
+/* An alignment aligned_alloc refuses (0, not a power of two) is reported
+ * and the call refused, before the pointer is looked at. */
 void lm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
-    free_sized(ptr, size, alignment > GRANULE && !(alignment & (alignment - 1)) ? alignment : GRANULE);
+    if (LM_MISUSE_CHECKS && UNLIKELY(!alignment || (alignment & (alignment - 1)))) {
+        if (ptr) misuse(&page_layer, R_BAD_ALIGNMENT, OP_FREE_SIZED, (uptr)ptr, 0, 0, alignment);
+        return;
+    }
+    free_sized(ptr, size, alignment > GRANULE ? alignment : GRANULE);
 }
 
 void *lm_calloc(size_t count, size_t size) {
@@ -1879,7 +1992,9 @@ static const struct { uint8_t kind; char text[67]; } reports[] = {
     [R_CORRUPTED_HEADER]   = { LM_MISUSE_CORRUPTED, "corrupted block header at %b, found by %o of %p" },
     [R_CORRUPTED_SPAN]     = { LM_MISUSE_CORRUPTED, "corrupted span metadata at %b, found by %o of %p" },
     [R_FREED_BLOCK]        = { LM_MISUSE_DOUBLE_FREE, "%o of freed block %p (%s-byte block)" },
-    [R_WRITTEN_AFTER_FREE] = { LM_MISUSE_CORRUPTED, "a freed %n-byte block was written after free, found by malloc" },
+    [R_WRITTEN_AFTER_FREE] = { LM_MISUSE_CORRUPTED, "a freed %n-byte block was written after free, found by %o" },
+    [R_DAMAGED_FREE]       = { LM_MISUSE_CORRUPTED, "damaged free block at %b (%s-byte block): written after free" },
+    [R_BAD_ALIGNMENT]      = { LM_MISUSE_WRONG_SIZE, "free_aligned_sized of %p with invalid alignment %n" },
 };
 
 typedef struct line { char text[200]; size_t len; } line;
@@ -1928,6 +2043,14 @@ static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr blo
     lm_target_report(reports[r].kind, ptr, usable, l.text, l.len, pg->policy == LM_POLICY_ABORT);
     if (pg->policy == LM_POLICY_ABORT) __builtin_trap();   /* the target did not stop */
     pages_unlock(pg);
+}
+
+/* Free block b's links or footer, in freed memory, were written over:
+ * reports it, then makes the lists anew from the chain (under
+ * LM_POLICY_CONTINUE), so no damaged link is ever followed. */
+static COLD void free_block_damaged(pages *pg, uptr b) {
+    misuse(pg, R_DAMAGED_FREE, OP_MALLOC, 0, b + HEADER, block_usable(block_granules(b)), 0);
+    free_lists_rebuild(pg);
 }
 
 /* ===== Policy, statistics and validation ================================== */
@@ -2015,12 +2138,12 @@ static size_t list_check(pages *pg, uint32_t index, unsigned c, uint64_t limit, 
     size_t errors = 0;
     uint32_t prev = 0;
     uint64_t max_index = (pg->sentinel - pg->origin) >> GRANULE_SHIFT;
-    for (; index; index = block_links(block_at(pg, index))[0]) {
+    for (; index; index = link_read(block_at(pg, index), 0)) {
         uptr b = block_at(pg, index);
         if (index > max_index || b < pg->first || !header_valid(b) || block_state(b) != STATE_FREE ||
             b >= pg->top || ++*count > limit) return errors + 1;
         errors += list_of(block_granules(b)) != c;
-        errors += block_links(b)[1] != prev;
+        errors += link_read(b, 1) != prev;
         prev = index;
     }
     return errors;

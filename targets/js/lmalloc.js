@@ -668,7 +668,11 @@ export class Lmalloc {
 
   #imports(extra = {}, memoryImport, memory) {
     const imports = { ...extra };
-    imports.lmalloc = { ...(extra.lmalloc ?? {}), report: (...args) => this.#report(...args) };
+    imports.lmalloc = {
+      ...(extra.lmalloc ?? {}),
+      report: (...args) => this.#report(...args),
+      random: (ptr, len) => this.#random(ptr, len),
+    };
     if (memoryImport) imports[memoryImport.module] = { ...(extra[memoryImport.module] ?? {}), [memoryImport.name]: memory };
     return imports;
   }
@@ -824,6 +828,19 @@ export class Lmalloc {
     const fn = this.#raw[name];
     if (fn === undefined) throw new Error(`lmalloc: this module does not export ${name}`);
     return fn(...args);
+  }
+
+  // The module's lmalloc.random import: secret bytes for the heap's keys,
+  // asked for once, at its first allocation; 0 if there is no source.
+  // getRandomValues refuses views of shared memory: the bytes go through
+  // an array of their own.
+  #random(ptr, len) {
+    if (typeof globalThis.crypto?.getRandomValues !== 'function') return 0;
+    const boundary = this.#boundary;
+    const bytes = new Uint8Array(boundary.out(len));
+    globalThis.crypto.getRandomValues(bytes);
+    new Uint8Array(this.memory.buffer, boundary.out(ptr), bytes.length).set(bytes);
+    return 1;
   }
 
   // The module's lmalloc.report import. Runs inside the wasm call that found
