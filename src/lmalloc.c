@@ -115,6 +115,12 @@
 #ifndef LM_MISUSE_CHECKS
 #define LM_MISUSE_CHECKS 1
 #endif
+#ifndef LM_SECURE
+#define LM_SECURE 0      /* secure mode (issue 25): see "Secure mode" below */
+#endif
+#if LM_SECURE && !LM_MISUSE_CHECKS
+#error "LM_SECURE needs LM_MISUSE_CHECKS"
+#endif
 
 #if LM_UPTR_BITS == 64
 typedef uint64_t uptr;
@@ -146,6 +152,9 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define SPAN_MAX_BYTES (64u << 10)  /* ... and at most about this many bytes of them */
 #define EXTEND_BYTES   4096u  /* never-used slots go on the free list this many bytes at a time */
 #define IDLE_RING      32u    /* ... and at most this many, the oldest going first */
+#define QUARANTINE     4u     /* secure mode: freed blocks a heap keeps from reuse, oldest going first */
+#define SECURE_EXTRA   16u    /* secure mode: at least a word of canary, and the requested size */
+#define FILL_BYTE      0xDBu  /* secure mode: what freed bytes hold */
 #define IDLE_MIN_BYTES (64u << 10)  /* empty spans kept: this much, or an eighth of all spans */
 #define SLOT_ALIGN_MAX 64u    /* slot 0 is aligned to its size's power-of-two part, up to this */
 #define TABLE_SPANS    32u    /* descriptors per descriptor table (the first links the tables) */
@@ -206,8 +215,9 @@ static inline word *block_footer(uptr b, uint32_t g) { return (word *)(b + block
 
 /* Secret keys from the target (lm_target_random), drawn once, at the
  * heap's first use, before any header is written (heap_init): `header`
- * keys the header check, `link` encodes free blocks' list links. */
-static struct { uint32_t header, link; } keys;
+ * keys the header check, `link` encodes free blocks' list links, `canary`
+ * gives the bytes after a block's requested size in secure mode. */
+static struct { uint32_t header, link; uint64_t canary; } keys;
 
 /* A keyed hash of where a header is and what size it claims, cheap because
  * free computes it every time: the key and one multiply spread the size
@@ -248,6 +258,23 @@ static inline int header_valid(uptr b) {
 static inline uint32_t request_granules(uptr size) {
     return (uint32_t)((size + HEADER + GRANULE - 1) >> GRANULE_SHIFT);
 }
+
+/* Secure mode: freed memory holds FILL_BYTE, checked when it is handed
+ * out again (a write after free shows). */
+static inline void fill(uptr from, uptr to) { __builtin_memset((void *)from, FILL_BYTE, to - from); }
+
+/* The first byte of [from, to) that is not FILL_BYTE, or 0. A word at a
+ * time where aligned. */
+static uptr fill_broken(uptr from, uptr to) {
+    for (; from < to && from % sizeof(word); from++)
+        if (*(const uint8_t *)from != FILL_BYTE) return from;
+    for (; from + sizeof(word) <= to; from += sizeof(word))
+        if (*(const word *)from != FILL_BYTE * 0x01010101u) return from;
+    for (; from < to; from++)
+        if (*(const uint8_t *)from != FILL_BYTE) return from;
+    return 0;
+}
+
 
 /* ===== Small size classes ================================================= */
 
@@ -363,6 +390,8 @@ typedef struct heap {
     uptr idle_bytes;                    /* slot bytes in IDLE spans */
     struct { uint32_t ref, stamp; } idle_ring[IDLE_RING];  /* spans made IDLE, oldest first */
     uint32_t idle_head, idle_count, idle_clock;
+    uptr quarantine[LM_SECURE ? QUARANTINE : 1];   /* secure mode: freed, not yet reusable, oldest first */
+    uint32_t quarantine_head, quarantine_count;
     uint32_t id;                        /* its spans' owner; 0 for heap_none */
     uint32_t pending;                   /* parked spans other threads freed into (see slot_free_remote) */
     struct heap *next_heap, *pool_next;
@@ -646,7 +675,10 @@ static COLD void heap_adopt(pages *pg, uptr old_end, uptr bytes) {
          * list our old top, and start a new top whose first header lies
          * past the old end. */
         block_write(old_sentinel, (uint32_t)((old_end + HEADER - old_sentinel) >> GRANULE_SHIFT), STATE_FENCE);
-        if (top_granules(pg)) free_list_insert(pg, pg->top, top_granules(pg));
+        if (top_granules(pg)) {
+            if (LM_SECURE) fill(pg->top + HEADER, pg->sentinel);   /* listed blocks hold the fill */
+            free_list_insert(pg, pg->top, top_granules(pg));
+        }
         top_set(pg, old_end + HEADER);   /* all below the new top counts as written */
     }
     pg->sentinel = new_sentinel;
@@ -719,12 +751,14 @@ static COLD int heap_init(pages *pg) {
     /* Secret keys, before the first header is written. Without a source
      * (the target says so), fixed ones with the address mixed in. Any
      * nonzero slot key keeps freed slots apart from live ones. */
-    uint32_t secret[3];
+    uint32_t secret[5];
     if (!lm_target_random(secret, sizeof secret))
-        for (unsigned i = 0; i < 3; i++) secret[i] = ((uint32_t)pg->origin + i) * 0x9E3779B1u ^ 0x5BD1E995u;
+        for (unsigned i = 0; i < 5; i++) secret[i] = ((uint32_t)pg->origin + i) * 0x9E3779B1u ^ 0x5BD1E995u;
     pg->key = secret[0] | 1;
     keys.header = secret[1];
     keys.link = secret[2];
+    /* Canary bytes are never 0 nor ASCII: a stray terminator or text shows. */
+    keys.canary = ((uint64_t)secret[3] << 32 | secret[4]) | 0x8080808080808080u;
     heap_adopt(pg, pg->end, end - pg->end);
     return 1;
 }
@@ -749,16 +783,20 @@ static uptr block_free_before(pages *pg, uptr b) {
     return prev && at == b && block_state(prev) == STATE_FREE ? prev : 0;
 }
 
-/* Gives block b (USED, INTERNAL or free-to-be) back: merges it with free
- * neighbours and puts the result in a list or the top block. Its header
- * says FREE from the first list change on (a merged-away header must never
- * say USED; a list made anew meanwhile must not hold it). */
-static NOINLINE void block_release(pages *pg, uptr b) {
+/* Gives block b (USED, INTERNAL or free-to-be, its payload filled in
+ * secure mode) back: merges it with free neighbours and puts the result in
+ * a list or the top block. Its header says FREE from the first list change
+ * on (a merged-away header must never say USED; a list made anew meanwhile
+ * must not hold it). In secure mode every byte of a listed block but its
+ * header, links and footer holds the fill: the headers and footers merged
+ * away are filled. */
+static NOINLINE void block_merge(pages *pg, uptr b) {
     uint32_t g = block_granules(b);
     uptr next = b + block_bytes(g), prev = block_tag(b) & PREV_FREE ? block_free_before(pg, b) : 0;
     if (prev) free_list_remove(pg, prev);
     block_set_state(b, STATE_FREE);
     if (prev) {
+        if (LM_SECURE) fill(b - sizeof(word), b + HEADER);      /* its footer, b's header */
         g += block_granules(prev);
         b = prev;
     }
@@ -769,8 +807,16 @@ static NOINLINE void block_release(pages *pg, uptr b) {
     if (block_state(next) == STATE_FREE) {
         free_list_remove(pg, next);
         g += block_granules(next);
+        if (LM_SECURE) fill(next, next + 2 * HEADER);          /* its header and links */
     }
     free_list_insert(pg, b, g);
+}
+
+/* Gives back a block whose payload may hold anything (filled first in
+ * secure mode). */
+static void block_release(pages *pg, uptr b) {
+    if (LM_SECURE) fill(b + HEADER, block_next(b));
+    block_merge(pg, b);
 }
 
 /* Splits a USED or INTERNAL block down to `g` granules, giving the tail back. */
@@ -782,6 +828,8 @@ static void block_shrink(pages *pg, uptr b, uint32_t g) {
     block_write(tail, have - g, STATE_USED);
     block_release(pg, tail);
 }
+
+static NOINLINE void block_fill_check(pages *pg, uptr b, uptr end);
 
 /* The smallest block of at least g granules among the first LIST_LOOKS of
  * list c, or 0. */
@@ -815,6 +863,7 @@ static NOINLINE uptr free_lists_take(pages *pg, uint32_t least, uint32_t most) {
      * prev_free, and the rest keeps the next block's prev_free set. */
     uint32_t have = block_granules(b), g = most;
     if (have < g + MIN_SPLIT) g = have;
+    if (LM_SECURE) block_fill_check(pg, b, g == have ? block_next(b) - sizeof(word) : b + block_bytes(g));
     block_write(b, g, STATE_USED);
     uptr rest = b + block_bytes(g);
     if (g == have) block_set_prev(rest, 0);
@@ -867,6 +916,7 @@ static COLD uptr free_lists_take_aligned(pages *pg, uint32_t want, uptr alignmen
             uptr b = block_at(pg, index);
             if (aligned_fit(b, block_granules(b), want, alignment)) {
                 free_list_remove(pg, b);
+                if (LM_SECURE) block_fill_check(pg, b, block_next(b) - sizeof(word));
                 block_write(b, block_granules(b), STATE_USED);
                 block_set_prev(b + block_bytes(block_granules(b)), 0);
                 return b;
@@ -1404,11 +1454,16 @@ static COLD heap *heap_claim(void) {
 static inline int pool_reclaim(pages *pg) { (void)pg; return 0; }
 #endif
 
+#if LM_THREADS
+static void quarantine_flush(heap *h);
+#endif
+
 void lm_thread_exit(void) {
 #if LM_THREADS
     heap *h = thread_heap;
     pages *pg = &page_layer;
     if (h == &heap_none) return;
+    if (LM_SECURE) quarantine_flush(h);
     thread_heap = &heap_none;
     pages_lock(pg);
     heap_trim(h);
@@ -1426,7 +1481,7 @@ enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC };
 enum report {
     R_DOUBLE_FREE, R_NOT_IN_HEAP, R_MISALIGNED, R_INSIDE, R_NEVER_HANDED_OUT, R_WRONG_SIZE,
     R_CORRUPTED_HEADER, R_CORRUPTED_SPAN, R_FREED_BLOCK, R_WRITTEN_AFTER_FREE, R_DAMAGED_FREE,
-    R_BAD_ALIGNMENT
+    R_BAD_ALIGNMENT, R_OVERRUN, R_OVERRUN_END
 };
 static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr block, uptr usable,
                         uptr length);
@@ -1476,6 +1531,7 @@ static NOINLINE void span_extend(pages *pg, span *s) {
     uint32_t next = 0;
     /* Other threads' frees read fresh (a slot they may free is below it already). */
     ATOMIC_STORE(&s->fresh, s->fresh + count, RELAXED);
+    if (LM_SECURE) fill(slot - (uptr)count * size, slot);   /* as if freed: malloc checks the fill */
     NO_UNROLL
     while (count--) {
         slot -= size;
@@ -1774,9 +1830,11 @@ static NOINLINE void free_locked(heap *h, uptr p, enum op op) {
 
 /* ===== Fast path and public API =========================================== */
 
-/* Not inlined into calloc and realloc: one copy of the fast path is enough. */
-NOINLINE void *lm_malloc(size_t size) {
-    heap *h = heap_here();
+static NOINLINE void *secure_malloc(heap *h, uptr size);
+static NOINLINE void secure_free(heap *h, uptr p, enum op op, uptr length);
+
+/* size -> class -> pop. */
+static inline void *malloc_fast(heap *h, uptr size) {
     if (LIKELY(size <= SMALL_MAX)) {
         span *s = h->direct[(size + GRANULE - 1) >> GRANULE_SHIFT];
         uint32_t index = s->free;
@@ -1789,10 +1847,21 @@ NOINLINE void *lm_malloc(size_t size) {
     return malloc_slow(h, size);
 }
 
+/* Not inlined into calloc and realloc: one copy of the fast path is enough. */
+NOINLINE void *lm_malloc(size_t size) {
+    heap *h = heap_here();
+    if (LM_SECURE) return secure_malloc(h, size);
+    return malloc_fast(h, size);
+}
+
 void lm_free(void *ptr) {
     heap *h = heap_here();
     pages *pg = &page_layer;
     uptr p = (uptr)ptr;
+    if (LM_SECURE) {
+        secure_free(h, p, OP_FREE, (uptr)-1);
+        return;
+    }
     span *s = span_lookup(pg, p);
     if (LIKELY(slot_plainly_live(pg, s, p))) {
         if (LIKELY(span_is_local(h, s))) slot_push(h, s, p);
@@ -1826,6 +1895,198 @@ static unsigned aligned_class(uptr size, uptr alignment) {
     return c;
 }
 
+/* ===== Secure mode ======================================================== */
+
+/* LM_SECURE=1 (lm_add_library SECURE): every block, slot or page-layer
+ * block, is asked for SECURE_EXTRA bytes more than the request and laid
+ * out as
+ *
+ *     [ requested bytes | canary bytes ... | requested size: two words ]
+ *     ^ p               ^ p + size         ^ p + usable - 8
+ *
+ * The canary (keys.canary, a byte by address) is checked at free, realloc
+ * and usable_size: a write past the requested bytes shows, even in a block
+ * below the unused top. free fills the block with FILL_BYTE, sets the top
+ * bit of its stored size (freed) and queues it in its heap's quarantine,
+ * a FIFO of QUARANTINE blocks; the oldest leaves it, its fill checked, and
+ * is freed for real. A free through a stale pointer while the block waits
+ * (also after malloc handed out another block) finds the freed bit: a
+ * double free. malloc checks the fill of a slot it hands out again, and the
+ * page layer that of a free block's bytes it hands out (listed blocks hold
+ * the fill but for header, links and footer): a write after free shows.
+ * free_sized must give exactly the requested size; usable_size is it. */
+#define NO_LENGTH ((uptr)-1)
+#define FREED_BIT ((uint64_t)1 << 63)
+
+static inline uint8_t canary_at(uptr a) { return (uint8_t)(keys.canary >> (a % 8 * 8)); }
+
+static inline uint64_t trailer_read(uptr at) { return (uint64_t)((word *)at)[1] << 32 | ((word *)at)[0]; }
+
+static inline void trailer_write(uptr at, uint64_t value) {
+    ((word *)at)[0] = (uint32_t)value;
+    ((word *)at)[1] = (uint32_t)(value >> 32);
+}
+
+/* Usable bytes of live p: a slot (*slot set) or a block. */
+static uptr secure_usable(pages *pg, uptr p, int *slot) {
+    span *s = span_lookup(pg, p);
+    *slot = slot_number(s, p - ATOMIC_LOAD(&s->slot0, RELAXED)) < ATOMIC_LOAD(&s->fresh, RELAXED);
+    return *slot ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+}
+
+/* p serves a request of `size`: the canary after it, the size at the end. */
+static void secure_seal(uptr p, uptr size, uptr usable) {
+    uptr end = p + usable - 2 * sizeof(word);
+    for (uptr a = p + size; a < end; a++) *(uint8_t *)a = canary_at(a);
+    trailer_write(end, size);
+}
+
+/* The requested size of live p (of `usable` bytes) after its trailer is
+ * checked, or NO_LENGTH if it was reported: freed (in the quarantine), or
+ * written past its requested bytes (the canary or the size itself). */
+static NOINLINE uptr secure_size(pages *pg, uptr p, uptr usable, enum op op) {
+    uptr end = p + usable - 2 * sizeof(word);
+    uint64_t stored = trailer_read(end);
+    if (stored & FREED_BIT) {
+        uptr size = (uptr)(stored & ~FREED_BIT);
+        misuse(pg, op == OP_FREE || op == OP_FREE_SIZED ? R_DOUBLE_FREE : R_FREED_BLOCK, op, p, p,
+               size < usable ? size : usable, 0);
+        return NO_LENGTH;
+    }
+    if (stored > usable - SECURE_EXTRA) {
+        misuse(pg, R_OVERRUN_END, op, p, p, usable, 0);
+        return NO_LENGTH;
+    }
+    for (uptr a = p + (uptr)stored; a < end; a++) {
+        if (*(const uint8_t *)a != canary_at(a)) {
+            misuse(pg, R_OVERRUN, op, p, p, (uptr)stored, 0);
+            return NO_LENGTH;
+        }
+    }
+    return (uptr)stored;
+}
+
+/* A block just taken for a request of `size`: a slot must still hold the
+ * fill it got when freed (or made); then it is sealed. */
+static void *secure_handout(pages *pg, uptr p, uptr size) {
+    int slot;
+    uptr usable = secure_usable(pg, p, &slot);
+    if (slot && fill_broken(p + 2 * sizeof(word), p + usable - 2 * sizeof(word)))
+        misuse(pg, R_WRITTEN_AFTER_FREE, OP_MALLOC, p, 0, 0, usable);
+    fill(p, p + 2 * sizeof(word));          /* the free-list link: no key shows */
+    secure_seal(p, size, usable);
+    return (void *)p;
+}
+
+static NOINLINE void *secure_malloc(heap *h, uptr size) {
+    if (size > MAX_REQUEST - SECURE_EXTRA) return malloc_slow(h, SIZE_MAX);   /* refused and counted */
+    uptr p = (uptr)malloc_fast(h, size + SECURE_EXTRA);
+    return p ? secure_handout(h->pages, p, size) : 0;
+}
+
+/* Block q leaves the quarantine: its fill checked (a write after free is
+ * reported, here by `op`), it is freed for real. */
+static NOINLINE void quarantine_leave(heap *h, uptr q, enum op op) {
+    pages *pg = h->pages;
+    int slot;
+    uptr usable = secure_usable(pg, q, &slot), end = q + usable - 2 * sizeof(word);
+    if (fill_broken(q, end) || !(trailer_read(end) & FREED_BIT)) {
+        misuse(pg, R_WRITTEN_AFTER_FREE, op, q, 0, 0, usable);
+        fill(q, end);
+    }
+    if (slot) {
+        slot_release(h, span_lookup(pg, q), q);
+        return;
+    }
+    fill(end, end + 2 * sizeof(word));       /* a listed block holds the fill */
+    pages_lock(pg);
+    if (block_is_live(pg, q - HEADER)) block_merge(pg, q - HEADER);
+    else pointer_rejected(pg, q, op);        /* its header was written over meanwhile */
+    pages_unlock(pg);
+}
+
+/* free in secure mode: p checked (live, canary, and `length` if not
+ * NO_LENGTH), filled, marked freed and queued; the oldest block in the
+ * quarantine leaves it. */
+static NOINLINE void secure_free(heap *h, uptr p, enum op op, uptr length) {
+    pages *pg = h->pages;
+    span *s;
+    if (!p || !pointer_live(h, p, &s, op)) return;
+    uptr usable = s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    uptr size = secure_size(pg, p, usable, op);
+    if (size == NO_LENGTH) return;
+    if (length != NO_LENGTH && length != size) {
+        misuse(pg, R_WRONG_SIZE, op, p, p, size, length);
+        return;
+    }
+    fill(p, p + usable - 2 * sizeof(word));
+    trailer_write(p + usable - 2 * sizeof(word), size | FREED_BIT);
+#if LM_THREADS
+    if (h == &heap_none) {                   /* no heap of its own: no quarantine either */
+        quarantine_leave(h, p, op);
+        return;
+    }
+#endif
+    if (h->quarantine_count < QUARANTINE) {
+        h->quarantine[(h->quarantine_head + h->quarantine_count++) % QUARANTINE] = p;
+        return;
+    }
+    uptr oldest = h->quarantine[h->quarantine_head];
+    h->quarantine[h->quarantine_head] = p;
+    h->quarantine_head = (h->quarantine_head + 1) % QUARANTINE;
+    quarantine_leave(h, oldest, op);
+}
+
+#if LM_THREADS
+/* Every block in h's quarantine leaves it (its thread ends). */
+static void quarantine_flush(heap *h) {
+    while (h->quarantine_count) {
+        uptr q = h->quarantine[h->quarantine_head];
+        h->quarantine_head = (h->quarantine_head + 1) % QUARANTINE;
+        h->quarantine_count--;
+        quarantine_leave(h, q, OP_FREE);
+    }
+}
+#endif
+
+static void *aligned_alloc_block(heap *h, uptr alignment, uptr size);
+
+static NOINLINE void *secure_aligned_alloc(heap *h, uptr alignment, uptr size) {
+    if (size > MAX_REQUEST - SECURE_EXTRA) return malloc_slow(h, SIZE_MAX);   /* refused and counted */
+    uptr p = (uptr)aligned_alloc_block(h, alignment, size + SECURE_EXTRA);
+    return p ? secure_handout(h->pages, p, size) : 0;
+}
+
+/* realloc in secure mode: stays while the new size and its trailer fit
+ * and use at least half the block, else moves (the old block through the
+ * quarantine). */
+static NOINLINE void *secure_realloc(heap *h, uptr p, uptr size) {
+    pages *pg = h->pages;
+    span *s;
+    if (!pointer_live(h, p, &s, OP_REALLOC)) return 0;
+    uptr usable = s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    uptr have = secure_size(pg, p, usable, OP_REALLOC);
+    if (have == NO_LENGTH) return 0;
+    if (!size) {
+        secure_free(h, p, OP_FREE, NO_LENGTH);
+        return 0;
+    }
+    if (size > MAX_REQUEST - SECURE_EXTRA) return malloc_slow(h, SIZE_MAX);   /* refused and counted; p stays */
+    if (size + SECURE_EXTRA <= usable && (size + SECURE_EXTRA > usable / 2 || usable <= 4 * GRANULE)) {
+        secure_seal(p, size, usable);
+        return (void *)p;
+    }
+    void *moved = secure_malloc(h, size);
+    if (!moved) {
+        if (size > have) return 0;
+        secure_seal(p, size, usable);        /* no room to move: stay */
+        return (void *)p;
+    }
+    __builtin_memcpy(moved, (void *)p, have < size ? have : size);
+    secure_free(h, p, OP_FREE, NO_LENGTH);
+    return moved;
+}
+
 /* free_sized and free_aligned_sized: the block must be the one a request
  * of `size` bytes (aligned to `alignment`) gets. */
 static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
@@ -1833,6 +2094,10 @@ static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
     pages *pg = h->pages;
     uptr p = (uptr)ptr;
     span *s;
+    if (LM_SECURE) {
+        secure_free(h, p, OP_FREE_SIZED, size);
+        return;
+    }
     if (!pointer_live(h, p, &s, OP_FREE_SIZED)) return;
     if (s) {
         /* A slot: the length must be one its class serves, or one realloc
@@ -1857,6 +2122,22 @@ static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
 
 void lm_free_sized(void *ptr, size_t size) { free_sized(ptr, size, GRANULE); }
 
+/* No block is ever from alloc(0): a live block with length 0 is reported
+ * as a wrong length (and a freed or foreign pointer as what it is). */
+void lm_dealloc(void *ptr, size_t len) {
+    heap *h = heap_here();
+    uptr p = (uptr)ptr, size;
+    span *s;
+    if (len || !ptr) {
+        lm_free_sized(ptr, len);
+        return;
+    }
+    if (!pointer_live(h, p, &s, OP_FREE_SIZED)) return;
+    size = s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    if (LM_SECURE && (size = secure_size(h->pages, p, size, OP_FREE_SIZED)) == NO_LENGTH) return;
+    misuse(h->pages, R_WRONG_SIZE, OP_FREE_SIZED, p, p, size, 0);
+}
+
 /* An alignment aligned_alloc refuses (0, not a power of two) is reported
  * and the call refused, before the pointer is looked at. */
 void lm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
@@ -1873,7 +2154,7 @@ void *lm_calloc(size_t count, size_t size) {
      * overflowing product asks for more than any heap holds: malloc refuses
      * it and counts the failure. */
     size_t total = size && count > MAX_REQUEST / size ? SIZE_MAX : count * size;
-    if (total > SMALL_MAX) return block_alloc(heap_here(), total, 1);
+    if (!LM_SECURE && total > SMALL_MAX) return block_alloc(heap_here(), total, 1);
     /* Slots are written when their span puts them on its free list. */
     void *p = lm_malloc(total);
     if (p) __builtin_memset(p, 0, total);
@@ -1885,7 +2166,9 @@ size_t lm_usable_size(const void *ptr) {
     uptr p = (uptr)ptr;
     span *s;
     if (!pointer_live(h, p, &s, OP_USABLE_SIZE)) return 0;
-    return s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    uptr usable = s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    if (LM_SECURE && (usable = secure_size(h->pages, p, usable, OP_USABLE_SIZE)) == NO_LENGTH) return 0;
+    return usable;
 }
 
 /* realloc of live block p (header b) to `size` bytes in place, under the
@@ -1925,6 +2208,7 @@ static int block_resize(pages *pg, uptr b, uptr size) {
 void *lm_realloc(void *ptr, size_t size) {
     if (!ptr) return lm_malloc(size);
     heap *h = heap_here();
+    if (LM_SECURE) return secure_realloc(h, (uptr)ptr, size);
     pages *pg = h->pages;
     uptr p = (uptr)ptr, have_bytes;
     span *s;
@@ -1960,20 +2244,26 @@ void *lm_realloc(void *ptr, size_t size) {
     return moved;
 }
 
-void *lm_aligned_alloc(size_t alignment, size_t size) {
-    heap *h = heap_here();
+/* A block (or slot) of `size` bytes aligned to `alignment`, or 0 (counted). */
+static void *aligned_alloc_block(heap *h, uptr alignment, uptr size) {
     pages *pg = h->pages;
     if (!alignment || (alignment & (alignment - 1)) || size > MAX_REQUEST - 2 * GRANULE ||
         alignment > MAX_REQUEST - 2 * GRANULE - size)
         return malloc_slow(h, SIZE_MAX);   /* refused and counted */
-    if (alignment <= GRANULE) return lm_malloc(size);
+    if (alignment <= GRANULE) return malloc_fast(h, size);
     if (size <= SMALL_MAX && alignment <= SLOT_ALIGN_MAX)
-        return lm_malloc(class_bytes(aligned_class(size, alignment)));
+        return malloc_fast(h, class_bytes(aligned_class(size, alignment)));
     pages_lock(pg);
     uptr b = pages_ready(pg) ? block_take_aligned(h, alignment, size) : 0;
     pages_unlock(pg);
     if (!b) return malloc_slow(h, SIZE_MAX);   /* counted */
     return (void *)(b + HEADER);
+}
+
+void *lm_aligned_alloc(size_t alignment, size_t size) {
+    heap *h = heap_here();
+    if (LM_SECURE) return secure_aligned_alloc(h, alignment, size);
+    return aligned_alloc_block(h, alignment, size);
 }
 
 /* ===== Misuse reports ===================================================== */
@@ -1995,6 +2285,8 @@ static const struct { uint8_t kind; char text[67]; } reports[] = {
     [R_WRITTEN_AFTER_FREE] = { LM_MISUSE_CORRUPTED, "a freed %n-byte block was written after free, found by %o" },
     [R_DAMAGED_FREE]       = { LM_MISUSE_CORRUPTED, "damaged free block at %b (%s-byte block): written after free" },
     [R_BAD_ALIGNMENT]      = { LM_MISUSE_WRONG_SIZE, "free_aligned_sized of %p with invalid alignment %n" },
+    [R_OVERRUN]            = { LM_MISUSE_CORRUPTED, "%o of %p, whose block was written past its %s bytes" },
+    [R_OVERRUN_END]        = { LM_MISUSE_CORRUPTED, "%o of %p, whose block was written past its end" },
 };
 
 typedef struct line { char text[200]; size_t len; } line;
@@ -2043,6 +2335,14 @@ static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr blo
     lm_target_report(reports[r].kind, ptr, usable, l.text, l.len, pg->policy == LM_POLICY_ABORT);
     if (pg->policy == LM_POLICY_ABORT) __builtin_trap();   /* the target did not stop */
     pages_unlock(pg);
+}
+
+/* A free block b whose bytes up to `end` are handed out: in secure mode
+ * they hold the fill past its header and links, or were written after
+ * free (reported; the block is handed out all the same). */
+static NOINLINE void block_fill_check(pages *pg, uptr b, uptr end) {
+    if (fill_broken(b + 2 * HEADER, end))
+        misuse(pg, R_WRITTEN_AFTER_FREE, OP_MALLOC, 0, 0, 0, block_usable(block_granules(b)));
 }
 
 /* Free block b's links or footer, in freed memory, were written over:
@@ -2119,6 +2419,14 @@ void lm_stats(lm_stats_t *out) {
             s.live_bytes += (uint64_t)live * class_bytes(sp->sizeclass);
         }
         for (uint32_t t = pg->tables; t; t = span_at(pg, t)->next) tables++;
+        /* Secure mode: blocks in a quarantine are freed, not live. */
+        FOR_EACH_HEAP(pg, h) {
+            for (uint32_t i = 0; LM_SECURE && i < h->quarantine_count; i++) {
+                int slot;
+                s.live_blocks--;
+                s.live_bytes -= secure_usable(pg, h->quarantine[(h->quarantine_head + i) % QUARANTINE], &slot);
+            }
+        }
         s.footprint = pg->end - pg->start;
     }
     s.peak_footprint = pg->peak_footprint;

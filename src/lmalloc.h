@@ -34,6 +34,10 @@ void  *lm_aligned_alloc(size_t alignment, size_t size); /* any power of two; NUL
 size_t lm_usable_size(const void *ptr);             /* 0 for NULL */
 void   lm_free_sized(void *ptr, size_t size);       /* free, checking `size` is the length asked for */
 void   lm_free_aligned_sized(void *ptr, size_t alignment, size_t size); /* the same for lm_aligned_alloc */
+/* A host's dealloc(ptr, len) of a block from lm_malloc(len), len >= 1 (the
+ * JS module exports it as `dealloc`): as lm_free_sized, but since no block
+ * comes from a zero length, a live block with len 0 is a wrong length. */
+void   lm_dealloc(void *ptr, size_t len);
 
 /* With threads (natively, and in wasm built with atomics) each thread
  * allocates from a heap of its own and any thread may free any block. A

@@ -10,8 +10,8 @@
  *     are made anew from the chain;
  *   - a free block's footer (its size, in freed memory) written after
  *     free is reported when its neighbour is freed, and the two merge;
- *   - free_aligned_sized with an alignment that is not a power of two is
- *     reported and refused.
+ *   - free_aligned_sized with an alignment that is not a power of two, and
+ *     dealloc(p, 0) of a live block, are reported and refused.
  * After each case: the kind lm_last_misuse names, one more misuse
  * counted, and lm_check() == 0.
  */
@@ -134,6 +134,20 @@ static void test_free_aligned_sized_alignment(void)
     CHECK_EQ(tl_stats().misuse_count, expected_misuses);
 }
 
+/* dealloc(p, 0) (the JS module's dealloc): no block comes from a zero
+ * length, so a live block with it is a wrong length, refused. */
+static void test_dealloc_zero(void)
+{
+    char *p = lm_malloc(20);
+    REQUIRE(p != NULL);
+    size_t usable = lm_usable_size(p);
+    lm_dealloc(p, 0);
+    expect_misuse(LM_MISUSE_WRONG_SIZE, usable);
+    lm_dealloc(NULL, 0);                              /* what alloc(0) gave: nothing */
+    lm_dealloc(p, 20);
+    CHECK_EQ(tl_stats().misuse_count, expected_misuses);
+}
+
 int main(void)
 {
     tl_begin("hardening");
@@ -143,5 +157,6 @@ int main(void)
     test_links();
     test_footer();
     test_free_aligned_sized_alignment();
+    test_dealloc_zero();
     return tl_finish();
 }

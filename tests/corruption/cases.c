@@ -141,13 +141,17 @@ static char *foreign_memory(int protected)
 
 /* The first slot of a span whose later slots were never handed out (new
  * spans put their slots on the free list a batch at a time): 16-byte slots
- * until a new span starts after 48 KiB of them, whose span is then big. */
-static char *slot_before_untouched_slots(void)
+ * (32 in the secure build) until a new span starts after 48 KiB of them,
+ * whose span is then big. *step is the slot size. */
+static char *slot_before_untouched_slots(size_t *step)
 {
     char *previous = take(SMALL);
-    for (unsigned count = 1;; count++) {
+    char *second = take(SMALL);
+    *step = (size_t)(second - previous);
+    previous = second;
+    for (unsigned count = 2;; count++) {
         char *p = take(SMALL);
-        if (count > 3000 && p != previous + SMALL)
+        if (count > 3000 && p != previous + *step)
             return p;
         REQUIRE(count < 100000);
         previous = p;
@@ -276,7 +280,12 @@ static void realloc_interior(void) { (void)lm_realloc(take(256) + 16, 10); }
 static void free_small_region(void) { lm_free(take(SMALL) + 4096 * 4); }
 static void usable_size_small_region(void) { (void)lm_usable_size(take(SMALL) + 4096 * 4); }
 static void free_small_region_far(void) { lm_free(take(SMALL) + (1u << 30)); }
-static void free_never_handed_out(void) { lm_free(slot_before_untouched_slots() + 300 * SMALL); }
+static void free_never_handed_out(void)
+{
+    size_t step;
+    char *slot = slot_before_untouched_slots(&step);
+    lm_free(slot + 300 * step);
+}
 
 static void free_static(void)
 {
