@@ -2376,6 +2376,103 @@ static COLD void free_block_damaged(pages *pg, uptr b) {
     free_lists_rebuild(pg);
 }
 
+/* ===== Heap walk and histogram ============================================ */
+
+/* The span whose block is b (INTERNAL), or 0: its slot 0 lies in b's first
+ * granules, in the page the map names it for. */
+static span *span_of_block(pages *pg, uptr b) {
+    for (uptr at = b + HEADER; at <= b + HEADER + SLOT_ALIGN_MAX; at += SLOT_ALIGN_MAX) {
+        span *s = span_of_page(pg, page_of(pg, at));
+        if (s && span_valid(pg, s) && block_at(pg, s->block) == b) return s;
+    }
+    return 0;
+}
+
+/* Is slot p of s (below fresh) free: on a free list (its pair agrees; a
+ * live slot's bytes look so 1 in 2^32), or, in secure mode, freed and in a
+ * quarantine? */
+static int slot_is_free(pages *pg, const span *s, uptr p) {
+    if ((((word *)p)[0] ^ ((word *)p)[1]) == pg->key) return 1;
+    return LM_SECURE && (trailer_read(p + class_bytes(s->sizeclass) - 2 * sizeof(word)) & FREED_BIT);
+}
+
+/* Calls visit for every block and slot, under the lock; stops early when
+ * visit returns nonzero. Returns how many it visited. */
+static size_t heap_walk(pages *pg, lm_walk_fn visit, void *arg) {
+    size_t visited = 0;
+    lm_block_info info;
+    if (!pg->first) return 0;
+    for (uptr b = pg->first; b && b < pg->top; b = chain_next(pg, b)) {
+        uint32_t state = block_state(b);
+        span *s = state == STATE_INTERNAL ? span_of_block(pg, b) : 0;
+        if (state == STATE_FENCE) continue;             /* memory another party grew */
+        if (!s) {
+            info = (lm_block_info){ b + HEADER, block_usable(block_granules(b)), state != STATE_FREE,
+                                    state == STATE_INTERNAL ? LM_BLOCK_INTERNAL : LM_BLOCK_LARGE };
+            if (state == STATE_USED && LM_SECURE && (trailer_read(block_next(b) - 2 * sizeof(word)) & FREED_BIT))
+                info.live = 0;                           /* in a quarantine */
+            visited++;
+            if (visit(&info, arg)) return visited;
+            continue;
+        }
+        uptr size = class_bytes(s->sizeclass), slot0 = span_slot0(pg, s);
+        for (uint32_t i = 0; i < s->capacity; i++) {
+            uptr p = slot0 + (uptr)i * size;
+            info = (lm_block_info){ p, size, i < s->fresh && !slot_is_free(pg, s, p), LM_BLOCK_SLOT };
+            visited++;
+            if (visit(&info, arg)) return visited;
+        }
+    }
+    if (top_granules(pg)) {
+        info = (lm_block_info){ pg->top + HEADER, block_usable(top_granules(pg)), 0, LM_BLOCK_TOP };
+        visited++;
+        visit(&info, arg);
+    }
+    return visited;
+}
+
+size_t lm_walk(lm_walk_fn visit, void *arg) {
+    pages *pg = &page_layer;
+    pages_lock(pg);
+    size_t visited = heap_walk(pg, visit, arg);
+    pages_unlock(pg);
+    return visited;
+}
+
+/* The histogram's bucket of a size: floor(log2), 0 for 0. */
+static unsigned histogram_bucket(uptr size) {
+    unsigned bucket = 0;
+    while (size >>= 1) bucket++;
+    return bucket < LM_HISTOGRAM_BUCKETS ? bucket : LM_HISTOGRAM_BUCKETS - 1;
+}
+
+static int histogram_add(const lm_block_info *block, void *arg) {
+    lm_histogram_t *h = arg;
+    unsigned bucket = histogram_bucket((uptr)block->size);
+    if (block->kind == LM_BLOCK_INTERNAL) {
+        h->internal_bytes += block->size;
+    } else if (block->live) {
+        h->live_blocks[bucket]++;
+        h->live_bytes[bucket] += block->size;
+    } else {
+        h->free_blocks[bucket]++;
+        h->free_bytes[bucket] += block->size;
+        if (block->kind != LM_BLOCK_SLOT) {
+            h->free_block_bytes += block->size;
+            if (h->largest_free < block->size) h->largest_free = block->size;
+        }
+    }
+    return 0;
+}
+
+void lm_histogram(lm_histogram_t *out) {
+    lm_histogram_t h;
+    __builtin_memset(&h, 0, sizeof h);
+    lm_walk(histogram_add, &h);
+    h.fragmentation = h.free_block_bytes ? 1.0 - (double)h.largest_free / (double)h.free_block_bytes : 0.0;
+    *out = h;
+}
+
 /* ===== Policy, statistics and validation ================================== */
 
 void lm_set_policy(lm_policy policy) { page_layer.policy = policy; }
