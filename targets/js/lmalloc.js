@@ -241,6 +241,7 @@ const ABI = {
   lm_usable_size: [['ptr'], 'size'],
   lm_free_sized: [['ptr', 'size'], 'void'],
   lm_stats: [['ptr'], 'void'],
+  lm_histogram: [['ptr'], 'void'],
   lm_check: [[], 'size'],
   lm_set_policy: [['i32'], 'void'],
   lm_last_misuse: [['ptr'], 'void'],
@@ -446,6 +447,8 @@ function runThen(body, cleanup) {
 const STATS_FIELDS = ['liveBytes', 'liveBlocks', 'footprint', 'peakFootprint',
   'growCalls', 'failedAllocs', 'misuseCount', 'metadataBytes'];
 const STATS_BYTES = 64;     // lm_stats_t: eight uint64_t
+const HISTOGRAM_BUCKETS = 40;                              // LM_HISTOGRAM_BUCKETS
+const HISTOGRAM_BYTES = (4 * HISTOGRAM_BUCKETS + 4) * 8;   // lm_histogram_t: four arrays, three uint64_t, a double
 const CONTROL_BYTES = 1024; // a threaded heap's shared stop flag and report line
 const MISUSE_BYTES = 24;    // lm_misuse: three uint64_t
 
@@ -940,6 +943,38 @@ export class Lmalloc {
     stats.liveBlocks -= 1;
     stats.liveBytes -= this.#scratchSize;
     return stats;
+  }
+
+  /**
+   * lm_histogram() as numbers: live and free blocks and bytes by
+   * power-of-two size (bucket k: 2^k .. 2^(k+1) - 1 usable bytes), the
+   * allocator's own bytes, the page layer's free bytes, the largest free
+   * block and fragmentation = 1 - largest free / free bytes. The block it
+   * reads the figures through and the stats scratch block are left out.
+   */
+  histogram() {
+    const ptr = this.malloc(HISTOGRAM_BYTES);
+    if (ptr === 0) throw outOfMemory('lm_malloc (histogram)', HISTOGRAM_BYTES);
+    try {
+      this.#call('lm_histogram', ptr);
+      const data = this.dataView(ptr, HISTOGRAM_BYTES);
+      const array = (index) => Array.from({ length: HISTOGRAM_BUCKETS }, (_, k) => u64(data, (index * HISTOGRAM_BUCKETS + k) * 8));
+      const at = 4 * HISTOGRAM_BUCKETS * 8;
+      const histogram = {
+        liveBlocks: array(0), liveBytes: array(1), freeBlocks: array(2), freeBytes: array(3),
+        internalBytes: u64(data, at), freeBlockBytes: u64(data, at + 8), largestFree: u64(data, at + 16),
+        fragmentation: data.getFloat64(at + 24, true),
+      };
+      for (const [block, size] of [[ptr, this.usableSize(ptr)], [this.#scratch, this.#scratchSize]]) {
+        if (block === 0) continue;     // the stats scratch block, as stats() leaves it out
+        const bucket = Math.min(Math.floor(Math.log2(size)), HISTOGRAM_BUCKETS - 1);
+        histogram.liveBlocks[bucket] -= 1;
+        histogram.liveBytes[bucket] -= size;
+      }
+      return histogram;
+    } finally {
+      this.free(ptr);
+    }
   }
 
   /** lm_last_misuse(): the last report, or null if there was none. */
