@@ -97,9 +97,12 @@
  *
  * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
  * free/realloc/free_sized/usable_size validate their pointer (a slot: its
- * span, offset and pair; a block: its header check and state), and malloc
- * validates the free slot it pops (where a write after free lands).
- * lm_check() walks everything.
+ * span, offset and pair; a block: its header check and state), malloc
+ * validates the free slot it pops (where a write after free lands), and the
+ * page layer checks a free block's links and footer before it follows them.
+ * lm_check() walks everything; lm_walk() and lm_histogram() show it.
+ * Secure mode (LM_SECURE, default 0) adds a quarantine, a fill checked at
+ * reuse, canaries and exact lengths: see "Secure mode" below.
  */
 #include "lmalloc.h"
 #include "../targets/target.h"
