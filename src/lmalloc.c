@@ -124,6 +124,12 @@
 #if LM_SECURE && !LM_MISUSE_CHECKS
 #error "LM_SECURE needs LM_MISUSE_CHECKS"
 #endif
+#ifndef LM_TOOL_HOOKS
+#define LM_TOOL_HOOKS 0  /* ASan poisoning of free memory and headers: see "Tool hooks" below */
+#endif
+#if LM_TOOL_HOOKS && LM_SECURE
+#error "LM_TOOL_HOOKS and LM_SECURE do not go together (the fill writes freed memory through memset)"
+#endif
 
 #if LM_UPTR_BITS == 64
 typedef uint64_t uptr;
@@ -197,6 +203,29 @@ _Static_assert(GRANULE >= 2 * sizeof(word), "a free slot holds its link and its 
 static inline unsigned msb32(uint32_t x) { return 31u - (unsigned)__builtin_clz(x); }
 static inline unsigned lsb32(uint32_t x) { return (unsigned)__builtin_ctz(x); }
 
+/* ===== Tool hooks ========================================================= */
+
+/* LM_TOOL_HOOKS=1 (lm_add_library TOOL_HOOKS, native): a program built
+ * with AddressSanitizer sees lmalloc's blocks. Free slots and freed blocks'
+ * bytes and every block header are poisoned; a block is unpoisoned when it
+ * is handed out. The allocator's own code is compiled without ASan (it
+ * reads and writes free memory: links, pairs, headers), and finds ASan's
+ * interface through weak symbols: without ASan the hooks do nothing. (Not
+ * poisoned: memory never handed out yet, above the last block.) */
+#if LM_TOOL_HOOKS
+void __asan_poison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+static inline void tool_poison(uptr p, uptr bytes) {
+    if (__asan_poison_memory_region) __asan_poison_memory_region((void *)p, bytes);
+}
+static inline void tool_unpoison(uptr p, uptr bytes) {
+    if (__asan_unpoison_memory_region) __asan_unpoison_memory_region((void *)p, bytes);
+}
+#else
+static inline void tool_poison(uptr p, uptr bytes) { (void)p, (void)bytes; }
+static inline void tool_unpoison(uptr p, uptr bytes) { (void)p, (void)bytes; }
+#endif
+
 /* ===== Block headers ====================================================== */
 
 enum { STATE_FREE = 0, STATE_USED = 1, STATE_INTERNAL = 2, STATE_FENCE = 3 };
@@ -239,6 +268,7 @@ static inline uint32_t header_check(uptr b, uint32_t granules) {
 static NOINLINE void block_write(uptr b, uint32_t granules, uint32_t flags) {
     block_words(b)[0] = granules;
     block_words(b)[1] = header_check(b, granules) | flags;
+    if (LM_TOOL_HOOKS) tool_poison(b, HEADER);
 }
 
 static inline void block_set_state(uptr b, uint32_t state) {
@@ -881,6 +911,7 @@ static NOINLINE uptr free_lists_take(pages *pg, uint32_t least, uint32_t most) {
     uptr rest = b + block_bytes(g);
     if (g == have) block_set_prev(rest, 0);
     else free_list_insert(pg, rest, have - g);
+    if (LM_TOOL_HOOKS) tool_unpoison(b + HEADER, block_usable(g));
     return b;
 }
 
@@ -892,6 +923,7 @@ static uptr top_take(pages *pg, uint32_t g) {
     uptr b = pg->top;
     top_set(pg, b + block_bytes(g));
     block_write(b, g, STATE_USED);
+    if (LM_TOOL_HOOKS) tool_unpoison(b + HEADER, block_usable(g));
     return b;
 }
 
@@ -932,6 +964,7 @@ static COLD uptr free_lists_take_aligned(pages *pg, uint32_t want, uptr alignmen
                 if (LM_SECURE) block_fill_check(pg, b, block_next(b) - sizeof(word));
                 block_write(b, block_granules(b), STATE_USED);
                 block_set_prev(b + block_bytes(block_granules(b)), 0);
+                if (LM_TOOL_HOOKS) tool_unpoison(b + HEADER, block_usable(block_granules(b)));
                 return b;
             }
             if (looks && (index = list_next(pg, b)) == LIST_RESTART) return free_lists_take_aligned(pg, want, alignment);
@@ -1512,6 +1545,7 @@ static inline int slot_take(pages *pg, span *s, uint32_t index, void **out) {
     s->free = next;
     s->used++;
     if (LM_MISUSE_CHECKS) slot[1] = 0;    /* a live slot must not look freed */
+    if (LM_TOOL_HOOKS) tool_unpoison((uptr)slot, class_bytes(s->sizeclass));
     *out = slot;
     return 1;
 }
@@ -1667,6 +1701,7 @@ static inline void slot_push(heap *h, span *s, uptr p) {
     if (LM_MISUSE_CHECKS) slot[1] = next ^ key;
     s->free = index;
     s->used = used - 1;
+    if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
     if (UNLIKELY(used - 2 >= full - 2)) span_after_free(h, s);   /* used was 1 or full */
 }
 
@@ -1696,6 +1731,7 @@ static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
         ATOMIC_STORE((word *)p + 1, head ^ key, RELAXED);
         desired = index | (uint64_t)(state == REMOTE_NOTIFY ? REMOTE_NOTIFIED : state) << 32;
     } while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
     if ((uint32_t)(old >> 32) != REMOTE_NOTIFY) return;
     heap *owner = (heap *)payload_at(pg, ATOMIC_LOAD(&s->owner, RELAXED));
     uint32_t ref = span_ref(pg, s), top = ATOMIC_LOAD(&owner->pending, RELAXED);
@@ -1818,6 +1854,7 @@ static void block_free(pages *pg, uptr p, enum op op) {
         pointer_rejected(pg, p, op);
         return;
     }
+    if (LM_TOOL_HOOKS) tool_poison(p, block_usable(block_granules(b)));
     block_release(pg, b);
 }
 
@@ -2252,6 +2289,7 @@ void *lm_realloc(void *ptr, size_t size) {
         pages_lock(pg);
         have_bytes = block_usable(block_granules(p - HEADER));
         int stayed = block_resize(pg, p - HEADER, size);
+        if (LM_TOOL_HOOKS && stayed) tool_unpoison(p, block_usable(block_granules(p - HEADER)));
         pages_unlock(pg);
         if (stayed) return ptr;
     }
