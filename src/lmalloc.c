@@ -205,25 +205,52 @@ static inline unsigned lsb32(uint32_t x) { return (unsigned)__builtin_ctz(x); }
 
 /* ===== Tool hooks ========================================================= */
 
-/* LM_TOOL_HOOKS=1 (lm_add_library TOOL_HOOKS, native): a program built
- * with AddressSanitizer sees lmalloc's blocks. Free slots and freed blocks'
- * bytes and every block header are poisoned; a block is unpoisoned when it
- * is handed out. The allocator's own code is compiled without ASan (it
- * reads and writes free memory: links, pairs, headers), and finds ASan's
- * interface through weak symbols: without ASan the hooks do nothing. (Not
- * poisoned: memory never handed out yet, above the last block.) */
+/* LM_TOOL_HOOKS=1 (lm_add_library TOOL_HOOKS, native): AddressSanitizer
+ * and valgrind memcheck see lmalloc's blocks.
+ *   ASan: free slots and freed blocks' bytes and every block header are
+ *   poisoned; a block is unpoisoned when it is handed out. The allocator's
+ *   own code is compiled without ASan (it reads and writes free memory:
+ *   links, pairs, headers) and finds ASan's interface through weak
+ *   symbols: without ASan these hooks do nothing.
+ *   memcheck (client requests, nothing unless run under valgrind): a block
+ *   handed out by the API is a MALLOCLIKE block, a freed one FREELIKE (no
+ *   access) but for the words the allocator keeps there (a slot's pair, a
+ *   free block's links and footer, headers), which are made defined before
+ *   the allocator writes them; memory the page layer takes is made
+ *   accessible first.
+ * (Neither sees memory never handed out yet, above the last block.) */
 #if LM_TOOL_HOOKS
+#include <valgrind/memcheck.h>
 void __asan_poison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
 void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+/* Freed bytes: no access (ASan). */
 static inline void tool_poison(uptr p, uptr bytes) {
     if (__asan_poison_memory_region) __asan_poison_memory_region((void *)p, bytes);
 }
+/* Bytes the page layer takes: accessible again (both tools). */
 static inline void tool_unpoison(uptr p, uptr bytes) {
     if (__asan_unpoison_memory_region) __asan_unpoison_memory_region((void *)p, bytes);
+    VALGRIND_MAKE_MEM_UNDEFINED((void *)p, bytes);
+}
+/* Words the allocator is about to write in free memory (memcheck). */
+static inline void tool_metadata(uptr p, uptr bytes) { VALGRIND_MAKE_MEM_DEFINED((void *)p, bytes); }
+/* A block the API hands out, or frees (memcheck). */
+static inline void tool_malloclike(uptr p, uptr bytes, int zeroed) { VALGRIND_MALLOCLIKE_BLOCK((void *)p, bytes, 0, zeroed); }
+static inline void tool_freelike(uptr p) { VALGRIND_FREELIKE_BLOCK((void *)p, 0); }
+static inline void tool_resized(uptr p, uptr old_bytes, uptr new_bytes) {
+    VALGRIND_RESIZEINPLACE_BLOCK((void *)p, old_bytes, new_bytes, 0);
+    if (new_bytes < old_bytes) {     /* what the shrink wrote: the tail's header and links, its footer */
+        VALGRIND_MAKE_MEM_DEFINED((void *)(p + new_bytes), 2 * HEADER);
+        VALGRIND_MAKE_MEM_DEFINED((void *)(p + old_bytes - sizeof(word)), sizeof(word));
+    }
 }
 #else
 static inline void tool_poison(uptr p, uptr bytes) { (void)p, (void)bytes; }
 static inline void tool_unpoison(uptr p, uptr bytes) { (void)p, (void)bytes; }
+static inline void tool_metadata(uptr p, uptr bytes) { (void)p, (void)bytes; }
+static inline void tool_malloclike(uptr p, uptr bytes, int zeroed) { (void)p, (void)bytes, (void)zeroed; }
+static inline void tool_freelike(uptr p) { (void)p; }
+static inline void tool_resized(uptr p, uptr old_bytes, uptr new_bytes) { (void)p, (void)old_bytes, (void)new_bytes; }
 #endif
 
 /* ===== Block headers ====================================================== */
@@ -266,6 +293,7 @@ static inline uint32_t header_check(uptr b, uint32_t granules) {
 
 /* Out of line: one copy serves every slow path (no fast path writes a header). */
 static NOINLINE void block_write(uptr b, uint32_t granules, uint32_t flags) {
+    if (LM_TOOL_HOOKS) tool_metadata(b, HEADER);
     block_words(b)[0] = granules;
     block_words(b)[1] = header_check(b, granules) | flags;
     if (LM_TOOL_HOOKS) tool_poison(b, HEADER);
@@ -576,6 +604,8 @@ static NOINLINE void free_list_insert(pages *pg, uptr b, uint32_t g) {
     unsigned c = list_of(g);
     uint32_t head = pg->lists[c];
     block_write(b, g, STATE_FREE);
+    if (LM_TOOL_HOOKS) tool_metadata(b + HEADER, HEADER),
+                       tool_metadata((uptr)block_footer(b, g), sizeof(word));
     *block_footer(b, g) = g;          /* in a 1-granule block, the prev link below overwrites it */
     link_write(b, 0, head);
     link_write(b, 1, 0);
@@ -1582,6 +1612,7 @@ static NOINLINE void span_extend(pages *pg, span *s) {
     NO_UNROLL
     while (count--) {
         slot -= size;
+        if (LM_TOOL_HOOKS) tool_metadata(slot, 2 * sizeof(word));
         ((word *)slot)[0] = next;
         ((word *)slot)[1] = next ^ pg->key;
         next = slot_index(pg, slot);
@@ -1697,6 +1728,7 @@ static inline void slot_push(heap *h, span *s, uptr p) {
     uint32_t used = s->used, next = s->free, full = s->full, key = pg->key;
     uint32_t index = slot_index(pg, p);
     word *slot = (word *)p;
+    if (LM_TOOL_HOOKS) tool_freelike(p), tool_metadata(p, 2 * sizeof(word));
     slot[0] = next;
     if (LM_MISUSE_CHECKS) slot[1] = next ^ key;
     s->free = index;
@@ -1725,6 +1757,7 @@ static inline int span_is_local(heap *h, const span *s) {
 static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
     uint32_t index = slot_index(pg, p), key = pg->key;
     uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED), desired;
+    if (LM_TOOL_HOOKS) tool_freelike(p), tool_metadata(p, 2 * sizeof(word));
     do {
         uint32_t head = (uint32_t)old, state = (uint32_t)(old >> 32);
         ATOMIC_STORE((word *)p, head, RELAXED);
@@ -1854,7 +1887,7 @@ static void block_free(pages *pg, uptr p, enum op op) {
         pointer_rejected(pg, p, op);
         return;
     }
-    if (LM_TOOL_HOOKS) tool_poison(p, block_usable(block_granules(b)));
+    if (LM_TOOL_HOOKS) tool_poison(p, block_usable(block_granules(b))), tool_freelike(p);
     block_release(pg, b);
 }
 
@@ -1882,6 +1915,18 @@ static NOINLINE void free_locked(heap *h, uptr p, enum op op) {
 
 static NOINLINE void *secure_malloc(heap *h, uptr size);
 static NOINLINE void secure_free(heap *h, uptr p, enum op op, uptr length);
+static uptr live_usable(pages *pg, uptr p, int *slot);
+
+/* Tool hooks: p (or 0), just handed out by the API, is a block of its
+ * usable bytes for memcheck. */
+static void *tool_handed_out(void *p, int zeroed) {
+    int slot;
+    if (p) tool_malloclike((uptr)p, live_usable(&page_layer, (uptr)p, &slot), zeroed);
+    /* free tests a slot's first two words (a freed slot's pair): they are
+     * defined from the start (memcheck misses reads of them unwritten). */
+    if (p && slot) tool_metadata((uptr)p, 2 * sizeof(word));
+    return p;
+}
 
 /* size -> class -> pop. */
 static inline void *malloc_fast(heap *h, uptr size) {
@@ -1901,6 +1946,7 @@ static inline void *malloc_fast(heap *h, uptr size) {
 NOINLINE void *lm_malloc(size_t size) {
     heap *h = heap_here();
     if (LM_SECURE) return secure_malloc(h, size);
+    if (LM_TOOL_HOOKS) return tool_handed_out(malloc_fast(h, size), 0);
     return malloc_fast(h, size);
 }
 
@@ -1992,7 +2038,7 @@ static inline void trailer_write(uptr at, uint64_t value) {
 }
 
 /* Usable bytes of live p: a slot (*slot set) or a block. */
-static uptr secure_usable(pages *pg, uptr p, int *slot) {
+static uptr live_usable(pages *pg, uptr p, int *slot) {
     span *s = span_lookup(pg, p);
     *slot = slot_number(s, p - ATOMIC_LOAD(&s->slot0, RELAXED)) < ATOMIC_LOAD(&s->fresh, RELAXED);
     return *slot ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
@@ -2033,7 +2079,7 @@ static NOINLINE uptr secure_size(pages *pg, uptr p, uptr usable, enum op op) {
  * fill it got when freed (or made); then it is sealed. */
 static void *secure_handout(pages *pg, uptr p, uptr size) {
     int slot;
-    uptr usable = secure_usable(pg, p, &slot);
+    uptr usable = live_usable(pg, p, &slot);
     if (slot && fill_broken(p + 2 * sizeof(word), p + usable - 2 * sizeof(word)))
         misuse(pg, R_WRITTEN_AFTER_FREE, OP_MALLOC, p, 0, 0, usable);
     fill(p, p + 2 * sizeof(word));          /* the free-list link: no key shows */
@@ -2052,7 +2098,7 @@ static NOINLINE void *secure_malloc(heap *h, uptr size) {
 static NOINLINE void quarantine_leave(heap *h, uptr q, enum op op) {
     pages *pg = h->pages;
     int slot;
-    uptr usable = secure_usable(pg, q, &slot), end = q + usable - 2 * sizeof(word);
+    uptr usable = live_usable(pg, q, &slot), end = q + usable - 2 * sizeof(word);
     if (fill_broken(q, end) || !(trailer_read(end) & FREED_BIT)) {
         misuse(pg, R_WRITTEN_AFTER_FREE, op, q, 0, 0, usable);
         fill(q, end);
@@ -2217,7 +2263,10 @@ void *lm_calloc(size_t count, size_t size) {
      * overflowing product asks for more than any heap holds: malloc refuses
      * it and counts the failure. */
     size_t total = size && count > MAX_REQUEST / size ? SIZE_MAX : count * size;
-    if (!LM_SECURE && total > SMALL_MAX) return block_alloc(heap_here(), total, 1);
+    if (!LM_SECURE && total > SMALL_MAX) {
+        void *p = block_alloc(heap_here(), total, 1);
+        return LM_TOOL_HOOKS ? tool_handed_out(p, 1) : p;
+    }
     /* Slots are written when their span puts them on its free list. */
     void *p = lm_malloc(total);
     if (p) __builtin_memset(p, 0, total);
@@ -2289,7 +2338,10 @@ void *lm_realloc(void *ptr, size_t size) {
         pages_lock(pg);
         have_bytes = block_usable(block_granules(p - HEADER));
         int stayed = block_resize(pg, p - HEADER, size);
-        if (LM_TOOL_HOOKS && stayed) tool_unpoison(p, block_usable(block_granules(p - HEADER)));
+        if (LM_TOOL_HOOKS && stayed) {
+            tool_unpoison(p, block_usable(block_granules(p - HEADER)));
+            tool_resized(p, have_bytes, block_usable(block_granules(p - HEADER)));
+        }
         pages_unlock(pg);
         if (stayed) return ptr;
     }
@@ -2299,6 +2351,7 @@ void *lm_realloc(void *ptr, size_t size) {
         if (!s) {      /* no room to move: stay */
             pages_lock(pg);
             block_shrink(pg, p - HEADER, request_granules(size));
+            if (LM_TOOL_HOOKS) tool_resized(p, have_bytes, block_usable(block_granules(p - HEADER)));
             pages_unlock(pg);
         }
         return ptr;
@@ -2327,6 +2380,7 @@ static void *aligned_alloc_block(heap *h, uptr alignment, uptr size) {
 void *lm_aligned_alloc(size_t alignment, size_t size) {
     heap *h = heap_here();
     if (LM_SECURE) return secure_aligned_alloc(h, alignment, size);
+    if (LM_TOOL_HOOKS) return tool_handed_out(aligned_alloc_block(h, alignment, size), 0);
     return aligned_alloc_block(h, alignment, size);
 }
 
@@ -2585,7 +2639,7 @@ void lm_stats(lm_stats_t *out) {
             for (uint32_t i = 0; LM_SECURE && i < h->quarantine_count; i++) {
                 int slot;
                 s.live_blocks--;
-                s.live_bytes -= secure_usable(pg, h->quarantine[(h->quarantine_head + i) % QUARANTINE], &slot);
+                s.live_bytes -= live_usable(pg, h->quarantine[(h->quarantine_head + i) % QUARANTINE], &slot);
             }
         }
         s.footprint = pg->end - pg->start;
