@@ -37,11 +37,16 @@
  *       [ granules : u32 | check:28 prev_free:1 prev_one:1 state:2 ]  payload ...
  *       ^ block (8 mod 16)                                        ^ pointer (0 mod 16)
  *
- *   `check` is a hash of the block's address and size: a pointer that is not
- *   a block start, or a header someone wrote over, fails it (1 in 2^28 odds).
- *   A free block holds its list links (two u32 block indices) after the
- *   header and, from two granules up, its size in its last word (the
- *   footer), so `prev_free` lets a neighbour find it. A one-granule block
+ *   `check` is a hash of the block's address and size keyed with a secret
+ *   from the target (lm_target_random): a pointer that is not a block
+ *   start, or a header someone wrote over, fails it (1 in 2^28 odds), and
+ *   nobody without the key can forge one. A free block holds its list
+ *   links (two u32 block indices xor a second secret) after the header
+ *   and, from two granules up, its size in its last word (the footer), so
+ *   `prev_free` lets a neighbour find it. Links and footers lie in freed
+ *   memory: they are checked before they are followed (links agree with
+ *   their neighbours', a footer names a free block of its size), and a
+ *   damaged one is reported, never followed. A one-granule block
  *   has no room for a footer: `prev_one` in its successor says its size.
  *   Block indices are granule offsets from `origin`, so metadata is the same
  *   size on wasm32 and wasm64 and the heap may span up to 2^32 granules
@@ -56,7 +61,7 @@
  *   where slot 0 is, the slot size, how many slots were ever put on its free
  *   list (`fresh`: the rest are added a batch at a time), how many are live,
  *   and the head of its free list. A free slot holds two words: the index of
- *   the next free slot, and that index xor the page layer's key. malloc pops
+ *   the next free slot, and that index xor the page layer's secret key. malloc pops
  *   a slot only if the pair still agrees (a write after free over it is
  *   reported); free pushes one only if the pointer is a slot start of the
  *   span below `fresh` and does not already carry an agreeing pair (then it
@@ -99,9 +104,12 @@
  *
  * Debugging: misuse checks (LM_MISUSE_CHECKS, default 1) run in every build:
  * free/realloc/free_sized/usable_size validate their pointer (a slot: its
- * span, offset and pair; a block: its header check and state), and malloc
- * validates the free slot it pops (where a write after free lands).
- * lm_check() walks everything.
+ * span, offset and pair; a block: its header check and state), malloc
+ * validates the free slot it pops (where a write after free lands), and the
+ * page layer checks a free block's links and footer before it follows them.
+ * lm_check() walks everything; lm_walk() and lm_histogram() show it.
+ * Secure mode (LM_SECURE, default 0) adds a quarantine, a fill checked at
+ * reuse, canaries and exact lengths: see "Secure mode" below.
  */
 #include "lmalloc.h"
 #include "arena_internal.h"
@@ -117,6 +125,18 @@
 #endif
 #ifndef LM_MISUSE_CHECKS
 #define LM_MISUSE_CHECKS 1
+#endif
+#ifndef LM_SECURE
+#define LM_SECURE 0      /* secure mode (issue 25): see "Secure mode" below */
+#endif
+#if LM_SECURE && !LM_MISUSE_CHECKS
+#error "LM_SECURE needs LM_MISUSE_CHECKS"
+#endif
+#ifndef LM_TOOL_HOOKS
+#define LM_TOOL_HOOKS 0  /* ASan poisoning of free memory and headers: see "Tool hooks" below */
+#endif
+#if LM_TOOL_HOOKS && LM_SECURE
+#error "LM_TOOL_HOOKS and LM_SECURE do not go together (the fill writes freed memory through memset)"
 #endif
 
 #if LM_UPTR_BITS == 64
@@ -149,6 +169,9 @@ typedef uint32_t __attribute__((may_alias)) word;
 #define SPAN_MAX_BYTES (64u << 10)  /* ... and at most about this many bytes of them */
 #define EXTEND_BYTES   4096u  /* never-used slots go on the free list this many bytes at a time */
 #define IDLE_RING      32u    /* ... and at most this many, the oldest going first */
+#define QUARANTINE     4u     /* secure mode: freed blocks a heap keeps from reuse, oldest going first */
+#define SECURE_EXTRA   16u    /* secure mode: at least a word of canary, and the requested size */
+#define FILL_BYTE      0xDBu  /* secure mode: what freed bytes hold */
 #define IDLE_MIN_BYTES (64u << 10)  /* empty spans kept: this much, or an eighth of all spans */
 #define SLOT_ALIGN_MAX 64u    /* slot 0 is aligned to its size's power-of-two part, up to this */
 #define TABLE_SPANS    32u    /* descriptors per descriptor table (the first links the tables) */
@@ -188,6 +211,56 @@ _Static_assert(GRANULE >= 2 * sizeof(word), "a free slot holds its link and its 
 static inline unsigned msb32(uint32_t x) { return 31u - (unsigned)__builtin_clz(x); }
 static inline unsigned lsb32(uint32_t x) { return (unsigned)__builtin_ctz(x); }
 
+/* ===== Tool hooks ========================================================= */
+
+/* LM_TOOL_HOOKS=1 (lm_add_library TOOL_HOOKS, native): AddressSanitizer
+ * and valgrind memcheck see lmalloc's blocks.
+ *   ASan: free slots and freed blocks' bytes and every block header are
+ *   poisoned; a block is unpoisoned when it is handed out. The allocator's
+ *   own code is compiled without ASan (it reads and writes free memory:
+ *   links, pairs, headers) and finds ASan's interface through weak
+ *   symbols: without ASan these hooks do nothing.
+ *   memcheck (client requests, nothing unless run under valgrind): a block
+ *   handed out by the API is a MALLOCLIKE block, a freed one FREELIKE (no
+ *   access) but for the words the allocator keeps there (a slot's pair, a
+ *   free block's links and footer, headers), which are made defined before
+ *   the allocator writes them; memory the page layer takes is made
+ *   accessible first.
+ * (Neither sees memory never handed out yet, above the last block.) */
+#if LM_TOOL_HOOKS
+#include <valgrind/memcheck.h>
+void __asan_poison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size) __attribute__((weak));
+/* Freed bytes: no access (ASan). */
+static inline void tool_poison(uptr p, uptr bytes) {
+    if (__asan_poison_memory_region) __asan_poison_memory_region((void *)p, bytes);
+}
+/* Bytes the page layer takes: accessible again (both tools). */
+static inline void tool_unpoison(uptr p, uptr bytes) {
+    if (__asan_unpoison_memory_region) __asan_unpoison_memory_region((void *)p, bytes);
+    VALGRIND_MAKE_MEM_UNDEFINED((void *)p, bytes);
+}
+/* Words the allocator is about to write in free memory (memcheck). */
+static inline void tool_metadata(uptr p, uptr bytes) { VALGRIND_MAKE_MEM_DEFINED((void *)p, bytes); }
+/* A block the API hands out, or frees (memcheck). */
+static inline void tool_malloclike(uptr p, uptr bytes, int zeroed) { VALGRIND_MALLOCLIKE_BLOCK((void *)p, bytes, 0, zeroed); }
+static inline void tool_freelike(uptr p) { VALGRIND_FREELIKE_BLOCK((void *)p, 0); }
+static inline void tool_resized(uptr p, uptr old_bytes, uptr new_bytes) {
+    VALGRIND_RESIZEINPLACE_BLOCK((void *)p, old_bytes, new_bytes, 0);
+    if (new_bytes < old_bytes) {     /* what the shrink wrote: the tail's header and links, its footer */
+        VALGRIND_MAKE_MEM_DEFINED((void *)(p + new_bytes), 2 * HEADER);
+        VALGRIND_MAKE_MEM_DEFINED((void *)(p + old_bytes - sizeof(word)), sizeof(word));
+    }
+}
+#else
+static inline void tool_poison(uptr p, uptr bytes) { (void)p, (void)bytes; }
+static inline void tool_unpoison(uptr p, uptr bytes) { (void)p, (void)bytes; }
+static inline void tool_metadata(uptr p, uptr bytes) { (void)p, (void)bytes; }
+static inline void tool_malloclike(uptr p, uptr bytes, int zeroed) { (void)p, (void)bytes, (void)zeroed; }
+static inline void tool_freelike(uptr p) { (void)p; }
+static inline void tool_resized(uptr p, uptr old_bytes, uptr new_bytes) { (void)p, (void)old_bytes, (void)new_bytes; }
+#endif
+
 /* ===== Block headers ====================================================== */
 
 enum { STATE_FREE = 0, STATE_USED = 1, STATE_INTERNAL = 2, STATE_FENCE = 3 };
@@ -204,23 +277,34 @@ static inline uint32_t block_state(uptr b) { return block_tag(b) & STATE_MASK; }
 static inline uptr block_bytes(uint32_t granules) { return (uptr)granules << GRANULE_SHIFT; }
 static inline uptr block_next(uptr b) { return b + block_bytes(block_granules(b)); }
 static inline uptr block_usable(uint32_t granules) { return block_bytes(granules) - HEADER; }
-static inline word *block_links(uptr b) { return block_words(b) + 2; }   /* next, prev */
+static inline word *block_links(uptr b) { return block_words(b) + 2; }   /* next, prev: see link_read */
 static inline word *block_footer(uptr b, uint32_t g) { return (word *)(b + block_bytes(g)) - 1; }
 
-/* A hash of where a header is and what size it claims, cheap because free
- * computes it every time: one multiply spreads the size over the word, and
- * a second carries every input bit into the 28 high bits kept. (Only the
- * address's low 32 bits: bytes that are not a header match by chance once
- * in 2^28 wherever they are.) The odd multipliers are within 2^27 of zero as
- * signed numbers, so wasm encodes each in 4 bytes, not 5. */
+/* Secret keys from the target (lm_target_random), drawn once, at the
+ * heap's first use, before any header is written (heap_init): `header`
+ * keys the header check, `link` encodes free blocks' list links, `canary`
+ * gives the bytes after a block's requested size in secure mode. */
+static struct { uint32_t header, link; uint64_t canary; } keys;
+
+/* A keyed hash of where a header is and what size it claims, cheap because
+ * free computes it every time: the key and one multiply spread the size
+ * over the word, and a second carries every input bit into the 28 high bits
+ * kept. Without the key nobody can compute a header that passes; bytes
+ * that are not a header match by chance once in 2^28 wherever they are.
+ * (Against someone who can read the heap, a header is no secret: the key
+ * guards against blind writes and forged headers, see docs/hardening.md.)
+ * The odd multipliers are within 2^27 of zero as signed numbers, so wasm
+ * encodes each in 4 bytes, not 5. */
 static inline uint32_t header_check(uptr b, uint32_t granules) {
-    return (((uint32_t)b ^ (granules * 0xFDEBCA77u)) * 0xFE3779B1u) & CHECK_MASK;
+    return (((uint32_t)b ^ keys.header ^ (granules * 0xFDEBCA77u)) * 0xFE3779B1u) & CHECK_MASK;
 }
 
 /* Out of line: one copy serves every slow path (no fast path writes a header). */
 static NOINLINE void block_write(uptr b, uint32_t granules, uint32_t flags) {
+    if (LM_TOOL_HOOKS) tool_metadata(b, HEADER);
     block_words(b)[0] = granules;
     block_words(b)[1] = header_check(b, granules) | flags;
+    if (LM_TOOL_HOOKS) tool_poison(b, HEADER);
 }
 
 static inline void block_set_state(uptr b, uint32_t state) {
@@ -243,6 +327,33 @@ static inline int header_valid(uptr b) {
 static inline uint32_t request_granules(uptr size) {
     return (uint32_t)((size + HEADER + GRANULE - 1) >> GRANULE_SHIFT);
 }
+
+/* Secure mode: freed memory holds FILL_BYTE, checked when it is handed
+ * out again (a write after free shows). */
+static inline void fill(uptr from, uptr to) { __builtin_memset((void *)from, FILL_BYTE, to - from); }
+
+typedef uint64_t __attribute__((may_alias)) fill_word;
+#define FILL_WORD (FILL_BYTE * 0x0101010101010101u)
+#define FILL_CHUNK 256u   /* bytes compared without a branch: the compiler may use vectors */
+
+/* The first byte of [from, to) that is not FILL_BYTE, or 0: a chunk at a
+ * time, then (in the chunk that differs, and the rest) a word and a byte
+ * at a time. Secure mode checks every freed byte this way twice. */
+static uptr fill_broken(uptr from, uptr to) {
+    for (; from < to && from % sizeof(fill_word); from++)
+        if (*(const uint8_t *)from != FILL_BYTE) return from;
+    for (; to - from >= FILL_CHUNK && to > from; from += FILL_CHUNK) {
+        uint64_t differs = 0;
+        for (unsigned i = 0; i < FILL_CHUNK / sizeof(fill_word); i++) differs |= ((const fill_word *)from)[i] ^ FILL_WORD;
+        if (differs) break;
+    }
+    for (; to - from >= sizeof(fill_word) && to > from; from += sizeof(fill_word))
+        if (*(const fill_word *)from != FILL_WORD) break;
+    for (; from < to; from++)
+        if (*(const uint8_t *)from != FILL_BYTE) return from;
+    return 0;
+}
+
 
 /* ===== Small size classes ================================================= */
 
@@ -347,7 +458,7 @@ typedef struct pages {
     uint32_t sl_bitmap[FL_COUNT];
     uint32_t fl_bitmap;
     uint32_t tables;     /* ref of the first descriptor table */
-    uint32_t key;        /* nonzero: free slots' pairs are keyed with it */
+    uint32_t key;        /* secret, nonzero: free slots' pairs and span checks are keyed with it */
     uint32_t policy;
     uint32_t lock;       /* 0 free, 1 held, 2 held with sleepers (LM_THREADS) */
     struct heap *heaps;  /* every heap, linked by next_heap */
@@ -366,6 +477,8 @@ typedef struct heap {
     uptr idle_bytes;                    /* slot bytes in IDLE spans */
     struct { uint32_t ref, stamp; } idle_ring[IDLE_RING];  /* spans made IDLE, oldest first */
     uint32_t idle_head, idle_count, idle_clock;
+    uptr quarantine[LM_SECURE ? QUARANTINE : 1];   /* secure mode: freed, not yet reusable, oldest first */
+    uint32_t quarantine_head, quarantine_count;
     uint32_t id;                        /* its spans' owner; 0 for heap_none */
     uint32_t spare;                     /* ref of its first unused descriptor */
     uint32_t pending;                   /* parked spans other threads freed into (see slot_free_remote) */
@@ -479,29 +592,100 @@ static unsigned list_find(pages *pg, unsigned c) {
     return fl * SL_COUNT + lsb32(sl_map);
 }
 
+/* A free block's links (0: next, 1: prev) are block indices (0: none)
+ * xor the secret link key: they lie in freed memory, where a write after
+ * free lands, so they are decoded and checked (link_sound, links_agree)
+ * before anything follows them. */
+static inline uint32_t link_read(uptr b, unsigned which) { return block_links(b)[which] ^ keys.link; }
+static inline void link_write(uptr b, unsigned which, uint32_t index) { block_links(b)[which] = index ^ keys.link; }
+
+/* Is a decoded link none, or the index of a block of the heap? A damaged
+ * link names anything: it is tested before it is followed. (That it
+ * names a free block is left to links_agree, before any list changes:
+ * without the key, a write cannot make two blocks' links name each
+ * other.) */
+static inline int link_sound(pages *pg, uint32_t index) {
+    return index - 1 < pg->extent || !index;
+}
+
+/* Do free block b's links and its neighbours' agree (b is where they say)? */
+static inline int links_agree(pages *pg, uptr b, unsigned c, uint32_t next, uint32_t prev) {
+    uint32_t self = block_index(pg, b);
+    return link_sound(pg, next) && link_sound(pg, prev) && (!next || link_read(block_at(pg, next), 1) == self) &&
+           (prev ? link_read(block_at(pg, prev), 0) == self : pg->lists[c] == self);
+}
+
+static COLD void free_block_damaged(pages *pg, uptr b);
+
 static NOINLINE void free_list_insert(pages *pg, uptr b, uint32_t g) {
     unsigned c = list_of(g);
     uint32_t head = pg->lists[c];
     block_write(b, g, STATE_FREE);
+    if (LM_TOOL_HOOKS) tool_metadata(b + HEADER, HEADER),
+                       tool_metadata((uptr)block_footer(b, g), sizeof(word));
     *block_footer(b, g) = g;          /* in a 1-granule block, the prev link below overwrites it */
-    block_links(b)[0] = head;
-    block_links(b)[1] = 0;
-    if (head) block_links(block_at(pg, head))[1] = block_index(pg, b);
+    link_write(b, 0, head);
+    link_write(b, 1, 0);
+    if (head) link_write(block_at(pg, head), 1, block_index(pg, b));   /* a head is always sound */
     pg->lists[c] = block_index(pg, b);
     pg->sl_bitmap[c / SL_COUNT] |= 1u << (c % SL_COUNT);
     pg->fl_bitmap |= 1u << (c / SL_COUNT);
     block_set_prev(b + block_bytes(g), prev_of_free(g));
 }
 
+/* Takes free block b off its list. Links that do not agree with the
+ * neighbours' (written after free, or forged) are reported, never
+ * followed; the lists are then made anew from the chain, and b is taken
+ * off if it is on one. */
+static COLD void free_list_remove_damaged(pages *pg, uptr b);
+
 static NOINLINE void free_list_remove(pages *pg, uptr b) {
     unsigned c = list_of(block_granules(b));
-    uint32_t next = block_links(b)[0], prev = block_links(b)[1];
-    if (next) block_links(block_at(pg, next))[1] = prev;
-    if (prev) block_links(block_at(pg, prev))[0] = next;
+    uint32_t next = link_read(b, 0), prev = link_read(b, 1);
+    if (LM_MISUSE_CHECKS && UNLIKELY(!links_agree(pg, b, c, next, prev))) {
+        free_list_remove_damaged(pg, b);   /* a tail call: the fast path saves no registers */
+        return;
+    }
+    if (next) link_write(block_at(pg, next), 1, prev);
+    if (prev) link_write(block_at(pg, prev), 0, next);
     else if (!(pg->lists[c] = next)) {
         pg->sl_bitmap[c / SL_COUNT] &= ~(1u << (c % SL_COUNT));
         if (!pg->sl_bitmap[c / SL_COUNT]) pg->fl_bitmap &= ~(1u << (c / SL_COUNT));
     }
+}
+
+/* free_list_remove found b's links damaged: reports it, makes the lists
+ * anew, and takes b off if it is on one now. */
+static COLD void free_list_remove_damaged(pages *pg, uptr b) {
+    free_block_damaged(pg, b);
+    if (links_agree(pg, b, list_of(block_granules(b)), link_read(b, 0), link_read(b, 1))) free_list_remove(pg, b);
+}
+
+/* The lists made anew from the chain, which headers (keyed, checked) hold
+ * together: every FREE block on it is listed with fresh links. After
+ * damage to links in freed memory, under LM_POLICY_CONTINUE. (A chain
+ * broken by a damaged header is followed up to the damage.) */
+static uptr chain_next(pages *pg, uptr b);
+
+static COLD void free_lists_rebuild(pages *pg) {
+    __builtin_memset(pg->lists, 0, sizeof pg->lists);
+    __builtin_memset(pg->sl_bitmap, 0, sizeof pg->sl_bitmap);
+    pg->fl_bitmap = 0;
+    for (uptr b = pg->first; b && b < pg->top; b = chain_next(pg, b))
+        if (block_state(b) == STATE_FREE) free_list_insert(pg, b, block_granules(b));
+}
+
+/* The next block of b's list (b is listed), or 0; a damaged link is
+ * reported and the lists made anew, and then `restart` is returned
+ * (LIST_RESTART): the caller walks its list again. */
+#define LIST_RESTART ((uint32_t)-1)
+static inline uint32_t list_next(pages *pg, uptr b) {
+    uint32_t next = link_read(b, 0);
+    if (LM_MISUSE_CHECKS && UNLIKELY(!link_sound(pg, next))) {
+        free_block_damaged(pg, b);
+        return LIST_RESTART;
+    }
+    return next;
 }
 
 /* ===== Page layer: taking memory from the target ========================== */
@@ -581,7 +765,10 @@ static COLD void heap_adopt(pages *pg, uptr old_end, uptr bytes) {
          * list our old top, and start a new top whose first header lies
          * past the old end. */
         block_write(old_sentinel, (uint32_t)((old_end + HEADER - old_sentinel) >> GRANULE_SHIFT), STATE_FENCE);
-        if (top_granules(pg)) free_list_insert(pg, pg->top, top_granules(pg));
+        if (top_granules(pg)) {
+            if (LM_SECURE) fill(pg->top + HEADER, pg->sentinel);   /* listed blocks hold the fill */
+            free_list_insert(pg, pg->top, top_granules(pg));
+        }
         top_set(pg, old_end + HEADER);   /* all below the new top counts as written */
     }
     pg->sentinel = new_sentinel;
@@ -651,9 +838,17 @@ static COLD int heap_init(pages *pg) {
     pg->payloads = pg->origin + HEADER;
     pg->base = pg->origin & ~(uptr)(PAGE_SIZE - 1);
     pg->untouched = fresh;
-    /* Any nonzero key keeps freed slots apart from live ones; the address
-     * mixed in makes it differ between builds and embeddings. */
-    pg->key = ((uint32_t)pg->origin * 0x9E3779B1u ^ 0x5BD1E995u) | 1;
+    /* Secret keys, before the first header is written. Without a source
+     * (the target says so), fixed ones with the address mixed in. Any
+     * nonzero slot key keeps freed slots apart from live ones. */
+    uint32_t secret[5];
+    if (!lm_target_random(secret, sizeof secret))
+        for (unsigned i = 0; i < 5; i++) secret[i] = ((uint32_t)pg->origin + i) * 0x9E3779B1u ^ 0x5BD1E995u;
+    pg->key = secret[0] | 1;
+    keys.header = secret[1];
+    keys.link = secret[2];
+    /* Canary bytes are never 0 nor ASCII: a stray terminator or text shows. */
+    keys.canary = ((uint64_t)secret[3] << 32 | secret[4]) | 0x8080808080808080u;
     heap_adopt(pg, pg->end, end - pg->end);
     return 1;
 }
@@ -662,15 +857,36 @@ static inline int pages_ready(pages *pg) { return pg->first || heap_init(pg); }
 
 /* ===== Page layer: blocks ================================================= */
 
-/* Gives block b (USED, INTERNAL or free-to-be) back: merges it with free
- * neighbours and puts the result in a list or the top block. */
-static NOINLINE void block_release(pages *pg, uptr b) {
+/* The FREE block before b (whose PREV_FREE bit is set), found by its
+ * footer, which lies in freed memory: a footer written after free is
+ * reported, and the block before found by walking the chain. */
+static uptr block_free_before(pages *pg, uptr b) {
+    uint32_t g = block_tag(b) & PREV_ONE ? 1 : *((word *)b - 1);
+    uptr prev = b - block_bytes(g);
+    if (!LM_MISUSE_CHECKS ||
+        LIKELY(g && prev >= pg->first && prev < b && header_valid(prev) && block_granules(prev) == g &&
+               block_state(prev) == STATE_FREE))
+        return prev;
+    uptr at = pg->first;
+    for (prev = 0; at && at < b; at = chain_next(pg, at)) prev = at;
+    free_block_damaged(pg, prev && at == b ? prev : b);
+    return prev && at == b && block_state(prev) == STATE_FREE ? prev : 0;
+}
+
+/* Gives block b (USED, INTERNAL or free-to-be, its payload filled in
+ * secure mode) back: merges it with free neighbours and puts the result in
+ * a list or the top block. Its header says FREE from the first list change
+ * on (a merged-away header must never say USED; a list made anew meanwhile
+ * must not hold it). In secure mode every byte of a listed block but its
+ * header, links and footer holds the fill: the headers and footers merged
+ * away are filled. */
+static NOINLINE void block_merge(pages *pg, uptr b) {
     uint32_t g = block_granules(b);
-    uptr next = b + block_bytes(g);
-    block_set_state(b, STATE_FREE);      /* a merged-away header must never say USED */
-    if (block_tag(b) & PREV_FREE) {
-        uptr prev = b - block_bytes(block_tag(b) & PREV_ONE ? 1 : *((word *)b - 1));
-        free_list_remove(pg, prev);
+    uptr next = b + block_bytes(g), prev = block_tag(b) & PREV_FREE ? block_free_before(pg, b) : 0;
+    if (prev) free_list_remove(pg, prev);
+    block_set_state(b, STATE_FREE);
+    if (prev) {
+        if (LM_SECURE) fill(b - sizeof(word), b + HEADER);      /* its footer, b's header */
         g += block_granules(prev);
         b = prev;
     }
@@ -681,8 +897,16 @@ static NOINLINE void block_release(pages *pg, uptr b) {
     if (block_state(next) == STATE_FREE) {
         free_list_remove(pg, next);
         g += block_granules(next);
+        if (LM_SECURE) fill(next, next + 2 * HEADER);          /* its header and links */
     }
     free_list_insert(pg, b, g);
+}
+
+/* Gives back a block whose payload may hold anything (filled first in
+ * secure mode). */
+static void block_release(pages *pg, uptr b) {
+    if (LM_SECURE) fill(b + HEADER, block_next(b));
+    block_merge(pg, b);
 }
 
 /* Splits a USED or INTERNAL block down to `g` granules, giving the tail back. */
@@ -695,15 +919,17 @@ static void block_shrink(pages *pg, uptr b, uint32_t g) {
     block_release(pg, tail);
 }
 
+static NOINLINE void block_fill_check(pages *pg, uptr b, uptr end);
+
 /* The smallest block of at least g granules among the first LIST_LOOKS of
  * list c, or 0. */
 static uptr list_best(pages *pg, unsigned c, uint32_t g) {
     uptr best = 0;
     NO_UNROLL
-    for (uint32_t index = pg->lists[c], looks = LIST_LOOKS; index && looks--;
-         index = block_links(block_at(pg, index))[0]) {
+    for (uint32_t index = pg->lists[c], looks = LIST_LOOKS; index && looks--;) {
         uptr b = block_at(pg, index);
         if (block_granules(b) >= g && (!best || block_granules(b) < block_granules(best))) best = b;
+        if (looks && (index = list_next(pg, b)) == LIST_RESTART) return list_best(pg, c, g);
     }
     return best;
 }
@@ -727,10 +953,12 @@ static NOINLINE uptr free_lists_take(pages *pg, uint32_t least, uint32_t most) {
      * prev_free, and the rest keeps the next block's prev_free set. */
     uint32_t have = block_granules(b), g = most;
     if (have < g + MIN_SPLIT) g = have;
+    if (LM_SECURE) block_fill_check(pg, b, g == have ? block_next(b) - sizeof(word) : b + block_bytes(g));
     block_write(b, g, STATE_USED);
     uptr rest = b + block_bytes(g);
     if (g == have) block_set_prev(rest, 0);
     else free_list_insert(pg, rest, have - g);
+    if (LM_TOOL_HOOKS) tool_unpoison(b + HEADER, block_usable(g));
     return b;
 }
 
@@ -742,6 +970,7 @@ static uptr top_take(pages *pg, uint32_t g) {
     uptr b = pg->top;
     top_set(pg, b + block_bytes(g));
     block_write(b, g, STATE_USED);
+    if (LM_TOOL_HOOKS) tool_unpoison(b + HEADER, block_usable(g));
     return b;
 }
 
@@ -775,14 +1004,17 @@ static COLD uptr free_lists_take_aligned(pages *pg, uint32_t want, uptr alignmen
     for (unsigned c = list_find(pg, list_of(want)); c < LIST_COUNT && c <= list_of(span_granules);
          c = list_find(pg, c + 1)) {
         uint32_t looks = LIST_LOOKS;
-        for (uint32_t index = pg->lists[c]; index && looks--; index = block_links(block_at(pg, index))[0]) {
+        for (uint32_t index = pg->lists[c]; index && looks--;) {
             uptr b = block_at(pg, index);
             if (aligned_fit(b, block_granules(b), want, alignment)) {
                 free_list_remove(pg, b);
+                if (LM_SECURE) block_fill_check(pg, b, block_next(b) - sizeof(word));
                 block_write(b, block_granules(b), STATE_USED);
                 block_set_prev(b + block_bytes(block_granules(b)), 0);
+                if (LM_TOOL_HOOKS) tool_unpoison(b + HEADER, block_usable(block_granules(b)));
                 return b;
             }
+            if (looks && (index = list_next(pg, b)) == LIST_RESTART) return free_lists_take_aligned(pg, want, alignment);
         }
     }
     return 0;
@@ -1311,11 +1543,16 @@ static COLD heap *heap_claim(void) {
 static inline int pool_reclaim(pages *pg) { (void)pg; return 0; }
 #endif
 
+#if LM_THREADS
+static void quarantine_flush(heap *h);
+#endif
+
 void lm_thread_exit(void) {
 #if LM_THREADS
     heap *h = thread_heap;
     pages *pg = &page_layer;
     if (h == &heap_none) return;
+    if (LM_SECURE) quarantine_flush(h);
     thread_heap = &heap_none;
     pages_lock(pg);
     heap_trim(h);
@@ -1332,8 +1569,9 @@ enum op { OP_FREE, OP_FREE_SIZED, OP_REALLOC, OP_USABLE_SIZE, OP_MALLOC,
 
 /* One line per situation, %-codes filled in by misuse(). */
 enum report {
-    R_DOUBLE_FREE, R_NOT_IN_HEAP, R_MISALIGNED, R_INSIDE, R_NEVER_HANDED_OUT, R_WRONG_SIZE,
-    R_CORRUPTED_HEADER, R_CORRUPTED_SPAN, R_FREED_BLOCK, R_WRITTEN_AFTER_FREE, R_ARENA_MEMORY,
+    R_DOUBLE_FREE, R_NOT_IN_HEAP, R_MISALIGNED, R_INSIDE, R_OWN_MEMORY, R_NEVER_HANDED_OUT, R_WRONG_SIZE,
+    R_CORRUPTED_HEADER, R_CORRUPTED_SPAN, R_FREED_BLOCK, R_WRITTEN_AFTER_FREE, R_DAMAGED_FREE,
+    R_BAD_ALIGNMENT, R_OVERRUN, R_OVERRUN_END, R_ARENA_MEMORY,
     R_ARENA /* + enum arena_report */
 };
 static COLD void misuse(pages *pg, enum report r, enum op op, uptr ptr, uptr block, uptr usable,
@@ -1355,6 +1593,7 @@ static inline int slot_take(pages *pg, span *s, uint32_t index, void **out) {
     s->free = next;
     s->used++;
     if (LM_MISUSE_CHECKS) slot[1] = 0;    /* a live slot must not look freed */
+    if (LM_TOOL_HOOKS) tool_unpoison((uptr)slot, class_bytes(s->sizeclass));
     *out = slot;
     return 1;
 }
@@ -1387,9 +1626,11 @@ static NOINLINE void span_extend(pages *pg, span *s) {
     uint32_t next = 0;
     /* Other threads' frees read fresh (a slot they may free is below it already). */
     ATOMIC_STORE(&s->fresh, s->fresh + count, RELAXED);
+    if (LM_SECURE) fill(slot - (uptr)count * size, slot);   /* as if freed: malloc checks the fill */
     NO_UNROLL
     while (count--) {
         slot -= size;
+        if (LM_TOOL_HOOKS) tool_metadata(slot, 2 * sizeof(word));
         ((word *)slot)[0] = next;
         ((word *)slot)[1] = next ^ pg->key;
         next = slot_index(pg, slot);
@@ -1505,10 +1746,12 @@ static inline void slot_push(heap *h, span *s, uptr p) {
     uint32_t used = s->used, next = s->free, full = s->full, key = pg->key;
     uint32_t index = slot_index(pg, p);
     word *slot = (word *)p;
+    if (LM_TOOL_HOOKS) tool_freelike(p), tool_metadata(p, 2 * sizeof(word));
     slot[0] = next;
     if (LM_MISUSE_CHECKS) slot[1] = next ^ key;
     s->free = index;
     s->used = used - 1;
+    if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
     if (UNLIKELY(used - 2 >= full - 2)) span_after_free(h, s);   /* used was 1 or full */
 }
 
@@ -1532,12 +1775,14 @@ static inline int span_is_local(heap *h, const span *s) {
 static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
     uint32_t index = slot_index(pg, p), key = pg->key;
     uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED), desired;
+    if (LM_TOOL_HOOKS) tool_freelike(p), tool_metadata(p, 2 * sizeof(word));
     do {
         uint32_t head = (uint32_t)old, state = (uint32_t)(old >> 32);
         ATOMIC_STORE((word *)p, head, RELAXED);
         ATOMIC_STORE((word *)p + 1, head ^ key, RELAXED);
         desired = index | (uint64_t)(state == REMOTE_NOTIFY ? REMOTE_NOTIFIED : state) << 32;
     } while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
     if ((uint32_t)(old >> 32) != REMOTE_NOTIFY) return;
     heap *owner = (heap *)payload_at(pg, ATOMIC_LOAD(&s->owner, RELAXED));
     uint32_t ref = span_ref(pg, s), top = ATOMIC_LOAD(&owner->pending, RELAXED);
@@ -1617,7 +1862,7 @@ static COLD void pointer_rejected(pages *pg, uptr p, enum op op) {
             r = op == OP_FREE || op == OP_FREE_SIZED ? R_DOUBLE_FREE : R_FREED_BLOCK;
             block = b;
         } else if (block_state(b) == STATE_INTERNAL) {
-            r = R_INSIDE;
+            r = R_OWN_MEMORY;   /* a span's start before slot 0, a table, a map */
             block = b;
         }
     } else if (b >= pg->top) {
@@ -1663,6 +1908,7 @@ static void block_free(pages *pg, uptr p, enum op op) {
         pointer_rejected(pg, p, op);
         return;
     }
+    if (LM_TOOL_HOOKS) tool_poison(p, block_usable(block_granules(b))), tool_freelike(p);
     block_release(pg, b);
 }
 
@@ -1688,9 +1934,23 @@ static NOINLINE void free_locked(heap *h, uptr p, enum op op) {
 
 /* ===== Fast path and public API =========================================== */
 
-/* Not inlined into calloc and realloc: one copy of the fast path is enough. */
-NOINLINE void *lm_malloc(size_t size) {
-    heap *h = heap_here();
+static NOINLINE void *secure_malloc(heap *h, uptr size);
+static NOINLINE void secure_free(heap *h, uptr p, enum op op, uptr length);
+static uptr live_usable(pages *pg, uptr p, int *slot);
+
+/* Tool hooks: p (or 0), just handed out by the API, is a block of its
+ * usable bytes for memcheck. */
+static void *tool_handed_out(void *p, int zeroed) {
+    int slot;
+    if (p) tool_malloclike((uptr)p, live_usable(&page_layer, (uptr)p, &slot), zeroed);
+    /* free tests a slot's first two words (a freed slot's pair): they are
+     * defined from the start (memcheck misses reads of them unwritten). */
+    if (p && slot) tool_metadata((uptr)p, 2 * sizeof(word));
+    return p;
+}
+
+/* size -> class -> pop. */
+static inline void *malloc_fast(heap *h, uptr size) {
     if (LIKELY(size <= SMALL_MAX)) {
         span *s = h->direct[(size + GRANULE - 1) >> GRANULE_SHIFT];
         uint32_t index = s->free;
@@ -1703,10 +1963,22 @@ NOINLINE void *lm_malloc(size_t size) {
     return malloc_slow(h, size);
 }
 
+/* Not inlined into calloc and realloc: one copy of the fast path is enough. */
+NOINLINE void *lm_malloc(size_t size) {
+    heap *h = heap_here();
+    if (LM_SECURE) return secure_malloc(h, size);
+    if (LM_TOOL_HOOKS) return tool_handed_out(malloc_fast(h, size), 0);
+    return malloc_fast(h, size);
+}
+
 void lm_free(void *ptr) {
     heap *h = heap_here();
     pages *pg = &page_layer;
     uptr p = (uptr)ptr;
+    if (LM_SECURE) {
+        secure_free(h, p, OP_FREE, (uptr)-1);
+        return;
+    }
     span *s = span_lookup(pg, p);
     if (LIKELY(slot_plainly_live(pg, s, p))) {
         if (LIKELY(span_is_local(h, s))) slot_push(h, s, p);
@@ -1740,6 +2012,211 @@ static unsigned aligned_class(uptr size, uptr alignment) {
     return c;
 }
 
+/* ===== Secure mode ======================================================== */
+
+/* LM_SECURE=1 (lm_add_library SECURE): every block, slot or page-layer
+ * block, is asked for SECURE_EXTRA bytes more than the request and laid
+ * out as
+ *
+ *     [ requested bytes | canary bytes ... | requested size: two words ]
+ *     ^ p               ^ p + size         ^ p + usable - 8
+ *
+ * The canary (keys.canary, a byte by address) is checked at free, realloc
+ * and usable_size: a write past the requested bytes shows, even in a block
+ * below the unused top. free fills the block with FILL_BYTE, sets the top
+ * bit of its stored size (freed) and queues it in its heap's quarantine,
+ * a FIFO of QUARANTINE blocks; the oldest leaves it, its fill checked, and
+ * is freed for real. A free through a stale pointer while the block waits
+ * (also after malloc handed out another block) finds the freed bit: a
+ * double free. malloc checks the fill of a slot it hands out again, and the
+ * page layer that of a free block's bytes it hands out (listed blocks hold
+ * the fill but for header, links and footer): a write after free shows.
+ * free_sized must give exactly the requested size; usable_size is it. */
+#define NO_LENGTH ((uptr)-1)
+#define FREED_BIT ((uint64_t)1 << 63)
+
+/* The canary byte at address a: the byte of keys.canary at a's offset in
+ * its 8-byte word, so an aligned word holds keys.canary itself (both
+ * targets are little-endian). */
+static inline uint8_t canary_at(uptr a) { return (uint8_t)(keys.canary >> (a % 8 * 8)); }
+
+/* The first byte of [from, to) that is not the canary, or 0. */
+static uptr canary_broken(uptr from, uptr to) {
+    for (; from < to && from % sizeof(fill_word); from++)
+        if (*(const uint8_t *)from != canary_at(from)) return from;
+    for (; to - from >= sizeof(fill_word) && to > from; from += sizeof(fill_word))
+        if (*(const fill_word *)from != keys.canary) break;
+    for (; from < to; from++)
+        if (*(const uint8_t *)from != canary_at(from)) return from;
+    return 0;
+}
+
+static inline uint64_t trailer_read(uptr at) { return (uint64_t)((word *)at)[1] << 32 | ((word *)at)[0]; }
+
+static inline void trailer_write(uptr at, uint64_t value) {
+    ((word *)at)[0] = (uint32_t)value;
+    ((word *)at)[1] = (uint32_t)(value >> 32);
+}
+
+/* Usable bytes of live p: a slot (*slot set) or a block. */
+static uptr live_usable(pages *pg, uptr p, int *slot) {
+    span *s = span_lookup(pg, p);
+    *slot = slot_number(s, p - ATOMIC_LOAD(&s->slot0, RELAXED)) < ATOMIC_LOAD(&s->fresh, RELAXED);
+    return *slot ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+}
+
+/* p serves a request of `size`: the canary after it, the size at the end. */
+static void secure_seal(uptr p, uptr size, uptr usable) {
+    uptr end = p + usable - 2 * sizeof(word), a = p + size;
+    for (; a < end && a % sizeof(fill_word); a++) *(uint8_t *)a = canary_at(a);
+    for (; a < end; a += sizeof(fill_word)) *(fill_word *)a = keys.canary;   /* end is word-aligned */
+    trailer_write(end, size);
+}
+
+/* The requested size of live p (of `usable` bytes) after its trailer is
+ * checked, or NO_LENGTH if it was reported: freed (in the quarantine), or
+ * written past its requested bytes (the canary or the size itself). */
+static NOINLINE uptr secure_size(pages *pg, uptr p, uptr usable, enum op op) {
+    uptr end = p + usable - 2 * sizeof(word);
+    uint64_t stored = trailer_read(end);
+    if (stored & FREED_BIT) {
+        uptr size = (uptr)(stored & ~FREED_BIT);
+        misuse(pg, op == OP_FREE || op == OP_FREE_SIZED ? R_DOUBLE_FREE : R_FREED_BLOCK, op, p, p,
+               size < usable ? size : usable, 0);
+        return NO_LENGTH;
+    }
+    if (stored > usable - SECURE_EXTRA) {
+        misuse(pg, R_OVERRUN_END, op, p, p, usable, 0);
+        return NO_LENGTH;
+    }
+    if (canary_broken(p + (uptr)stored, end)) {
+        misuse(pg, R_OVERRUN, op, p, p, (uptr)stored, 0);
+        return NO_LENGTH;
+    }
+    return (uptr)stored;
+}
+
+/* A block just taken for a request of `size`: a slot must still hold the
+ * fill it got when freed (or made); then it is sealed. */
+static void *secure_handout(pages *pg, uptr p, uptr size) {
+    int slot;
+    uptr usable = live_usable(pg, p, &slot);
+    if (slot && fill_broken(p + 2 * sizeof(word), p + usable - 2 * sizeof(word)))
+        misuse(pg, R_WRITTEN_AFTER_FREE, OP_MALLOC, p, 0, 0, usable);
+    fill(p, p + 2 * sizeof(word));          /* the free-list link: no key shows */
+    secure_seal(p, size, usable);
+    return (void *)p;
+}
+
+static NOINLINE void *secure_malloc(heap *h, uptr size) {
+    if (size > MAX_REQUEST - SECURE_EXTRA) return malloc_slow(h, SIZE_MAX);   /* refused and counted */
+    uptr p = (uptr)malloc_fast(h, size + SECURE_EXTRA);
+    return p ? secure_handout(h->pages, p, size) : 0;
+}
+
+/* Block q leaves the quarantine: its fill checked (a write after free is
+ * reported, here by `op`), it is freed for real. */
+static NOINLINE void quarantine_leave(heap *h, uptr q, enum op op) {
+    pages *pg = h->pages;
+    int slot;
+    uptr usable = live_usable(pg, q, &slot), end = q + usable - 2 * sizeof(word);
+    if (fill_broken(q, end) || !(trailer_read(end) & FREED_BIT)) {
+        misuse(pg, R_WRITTEN_AFTER_FREE, op, q, 0, 0, usable);
+        fill(q, end);
+    }
+    if (slot) {
+        slot_release(h, span_lookup(pg, q), q);
+        return;
+    }
+    fill(end, end + 2 * sizeof(word));       /* a listed block holds the fill */
+    pages_lock(pg);
+    if (block_is_live(pg, q - HEADER)) block_merge(pg, q - HEADER);
+    else pointer_rejected(pg, q, op);        /* its header was written over meanwhile */
+    pages_unlock(pg);
+}
+
+/* free in secure mode: p checked (live, canary, and `length` if not
+ * NO_LENGTH), filled, marked freed and queued; the oldest block in the
+ * quarantine leaves it. */
+static NOINLINE void secure_free(heap *h, uptr p, enum op op, uptr length) {
+    pages *pg = h->pages;
+    span *s;
+    if (!p || !pointer_live(h, p, &s, op)) return;
+    uptr usable = s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    uptr size = secure_size(pg, p, usable, op);
+    if (size == NO_LENGTH) return;
+    if (length != NO_LENGTH && length != size) {
+        misuse(pg, R_WRONG_SIZE, op, p, p, size, length);
+        return;
+    }
+    fill(p, p + usable - 2 * sizeof(word));
+    trailer_write(p + usable - 2 * sizeof(word), size | FREED_BIT);
+#if LM_THREADS
+    if (h == &heap_none) {                   /* no heap of its own: no quarantine either */
+        quarantine_leave(h, p, op);
+        return;
+    }
+#endif
+    if (h->quarantine_count < QUARANTINE) {
+        h->quarantine[(h->quarantine_head + h->quarantine_count++) % QUARANTINE] = p;
+        return;
+    }
+    uptr oldest = h->quarantine[h->quarantine_head];
+    h->quarantine[h->quarantine_head] = p;
+    h->quarantine_head = (h->quarantine_head + 1) % QUARANTINE;
+    quarantine_leave(h, oldest, op);
+}
+
+#if LM_THREADS
+/* Every block in h's quarantine leaves it (its thread ends). */
+static void quarantine_flush(heap *h) {
+    while (h->quarantine_count) {
+        uptr q = h->quarantine[h->quarantine_head];
+        h->quarantine_head = (h->quarantine_head + 1) % QUARANTINE;
+        h->quarantine_count--;
+        quarantine_leave(h, q, OP_FREE);
+    }
+}
+#endif
+
+static void *aligned_alloc_block(heap *h, uptr alignment, uptr size);
+
+static NOINLINE void *secure_aligned_alloc(heap *h, uptr alignment, uptr size) {
+    if (size > MAX_REQUEST - SECURE_EXTRA) return malloc_slow(h, SIZE_MAX);   /* refused and counted */
+    uptr p = (uptr)aligned_alloc_block(h, alignment, size + SECURE_EXTRA);
+    return p ? secure_handout(h->pages, p, size) : 0;
+}
+
+/* realloc in secure mode: stays while the new size and its trailer fit
+ * and use at least half the block, else moves (the old block through the
+ * quarantine). */
+static NOINLINE void *secure_realloc(heap *h, uptr p, uptr size) {
+    pages *pg = h->pages;
+    span *s;
+    if (!pointer_live(h, p, &s, OP_REALLOC)) return 0;
+    uptr usable = s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    uptr have = secure_size(pg, p, usable, OP_REALLOC);
+    if (have == NO_LENGTH) return 0;
+    if (!size) {
+        secure_free(h, p, OP_FREE, NO_LENGTH);
+        return 0;
+    }
+    if (size > MAX_REQUEST - SECURE_EXTRA) return malloc_slow(h, SIZE_MAX);   /* refused and counted; p stays */
+    if (size + SECURE_EXTRA <= usable && (size + SECURE_EXTRA > usable / 2 || usable <= 4 * GRANULE)) {
+        secure_seal(p, size, usable);
+        return (void *)p;
+    }
+    void *moved = secure_malloc(h, size);
+    if (!moved) {
+        if (size > have) return 0;
+        secure_seal(p, size, usable);        /* no room to move: stay */
+        return (void *)p;
+    }
+    __builtin_memcpy(moved, (void *)p, have < size ? have : size);
+    secure_free(h, p, OP_FREE, NO_LENGTH);
+    return moved;
+}
+
 /* free_sized and free_aligned_sized: the block must be the one a request
  * of `size` bytes (aligned to `alignment`) gets. */
 static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
@@ -1747,6 +2224,10 @@ static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
     pages *pg = h->pages;
     uptr p = (uptr)ptr;
     span *s;
+    if (LM_SECURE) {
+        secure_free(h, p, OP_FREE_SIZED, size);
+        return;
+    }
     if (!pointer_live(h, p, &s, OP_FREE_SIZED)) return;
     if (s) {
         /* A slot: the length must be one its class serves, or one realloc
@@ -1771,8 +2252,30 @@ static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
 
 void lm_free_sized(void *ptr, size_t size) { free_sized(ptr, size, GRANULE); }
 
+/* No block is ever from alloc(0): a live block with length 0 is reported
+ * as a wrong length (and a freed or foreign pointer as what it is). */
+void lm_dealloc(void *ptr, size_t len) {
+    heap *h = heap_here();
+    uptr p = (uptr)ptr, size;
+    span *s;
+    if (len || !ptr) {
+        lm_free_sized(ptr, len);
+        return;
+    }
+    if (!pointer_live(h, p, &s, OP_FREE_SIZED)) return;
+    size = s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    if (LM_SECURE && (size = secure_size(h->pages, p, size, OP_FREE_SIZED)) == NO_LENGTH) return;
+    misuse(h->pages, R_WRONG_SIZE, OP_FREE_SIZED, p, p, size, 0);
+}
+
+/* An alignment aligned_alloc refuses (0, not a power of two) is reported
+ * and the call refused, before the pointer is looked at. */
 void lm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
-    free_sized(ptr, size, alignment > GRANULE && !(alignment & (alignment - 1)) ? alignment : GRANULE);
+    if (LM_MISUSE_CHECKS && UNLIKELY(!alignment || (alignment & (alignment - 1)))) {
+        if (ptr) misuse(&page_layer, R_BAD_ALIGNMENT, OP_FREE_SIZED, (uptr)ptr, 0, 0, alignment);
+        return;
+    }
+    free_sized(ptr, size, alignment > GRANULE ? alignment : GRANULE);
 }
 
 void *lm_calloc(size_t count, size_t size) {
@@ -1781,7 +2284,10 @@ void *lm_calloc(size_t count, size_t size) {
      * overflowing product asks for more than any heap holds: malloc refuses
      * it and counts the failure. */
     size_t total = size && count > MAX_REQUEST / size ? SIZE_MAX : count * size;
-    if (total > SMALL_MAX) return block_alloc(heap_here(), total, 1);
+    if (!LM_SECURE && total > SMALL_MAX) {
+        void *p = block_alloc(heap_here(), total, 1);
+        return LM_TOOL_HOOKS ? tool_handed_out(p, 1) : p;
+    }
     /* Slots are written when their span puts them on its free list. */
     void *p = lm_malloc(total);
     if (p) __builtin_memset(p, 0, total);
@@ -1793,7 +2299,9 @@ size_t lm_usable_size(const void *ptr) {
     uptr p = (uptr)ptr;
     span *s;
     if (!pointer_live(h, p, &s, OP_USABLE_SIZE)) return 0;
-    return s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    uptr usable = s ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
+    if (LM_SECURE && (usable = secure_size(h->pages, p, usable, OP_USABLE_SIZE)) == NO_LENGTH) return 0;
+    return usable;
 }
 
 /* realloc of live block p (header b) to `size` bytes in place, under the
@@ -1833,6 +2341,7 @@ static int block_resize(pages *pg, uptr b, uptr size) {
 void *lm_realloc(void *ptr, size_t size) {
     if (!ptr) return lm_malloc(size);
     heap *h = heap_here();
+    if (LM_SECURE) return secure_realloc(h, (uptr)ptr, size);
     pages *pg = h->pages;
     uptr p = (uptr)ptr, have_bytes;
     span *s;
@@ -1850,6 +2359,10 @@ void *lm_realloc(void *ptr, size_t size) {
         pages_lock(pg);
         have_bytes = block_usable(block_granules(p - HEADER));
         int stayed = block_resize(pg, p - HEADER, size);
+        if (LM_TOOL_HOOKS && stayed) {
+            tool_unpoison(p, block_usable(block_granules(p - HEADER)));
+            tool_resized(p, have_bytes, block_usable(block_granules(p - HEADER)));
+        }
         pages_unlock(pg);
         if (stayed) return ptr;
     }
@@ -1859,6 +2372,7 @@ void *lm_realloc(void *ptr, size_t size) {
         if (!s) {      /* no room to move: stay */
             pages_lock(pg);
             block_shrink(pg, p - HEADER, request_granules(size));
+            if (LM_TOOL_HOOKS) tool_resized(p, have_bytes, block_usable(block_granules(p - HEADER)));
             pages_unlock(pg);
         }
         return ptr;
@@ -1868,20 +2382,27 @@ void *lm_realloc(void *ptr, size_t size) {
     return moved;
 }
 
-void *lm_aligned_alloc(size_t alignment, size_t size) {
-    heap *h = heap_here();
+/* A block (or slot) of `size` bytes aligned to `alignment`, or 0 (counted). */
+static void *aligned_alloc_block(heap *h, uptr alignment, uptr size) {
     pages *pg = h->pages;
     if (!alignment || (alignment & (alignment - 1)) || size > MAX_REQUEST - 2 * GRANULE ||
         alignment > MAX_REQUEST - 2 * GRANULE - size)
         return malloc_slow(h, SIZE_MAX);   /* refused and counted */
-    if (alignment <= GRANULE) return lm_malloc(size);
+    if (alignment <= GRANULE) return malloc_fast(h, size);
     if (size <= SMALL_MAX && alignment <= SLOT_ALIGN_MAX)
-        return lm_malloc(class_bytes(aligned_class(size, alignment)));
+        return malloc_fast(h, class_bytes(aligned_class(size, alignment)));
     pages_lock(pg);
     uptr b = pages_ready(pg) ? block_take_aligned(h, alignment, size) : 0;
     pages_unlock(pg);
     if (!b) return malloc_slow(h, SIZE_MAX);   /* counted */
     return (void *)(b + HEADER);
+}
+
+void *lm_aligned_alloc(size_t alignment, size_t size) {
+    heap *h = heap_here();
+    if (LM_SECURE) return secure_aligned_alloc(h, alignment, size);
+    if (LM_TOOL_HOOKS) return tool_handed_out(aligned_alloc_block(h, alignment, size), 0);
+    return aligned_alloc_block(h, alignment, size);
 }
 
 /* ===== Misuse reports ===================================================== */
@@ -1898,12 +2419,17 @@ static const struct { uint8_t kind; char text[67]; } reports[] = {
     [R_NOT_IN_HEAP]        = { LM_MISUSE_NOT_IN_HEAP, "%o of %p, which is not in the heap" },
     [R_MISALIGNED]         = { LM_MISUSE_MISALIGNED, "%o of %p, which is not 16-byte aligned" },
     [R_INSIDE]             = { LM_MISUSE_NOT_A_BLOCK, "%o of %p, which is inside the block at %b (%s-byte block)" },
+    [R_OWN_MEMORY]         = { LM_MISUSE_NOT_A_BLOCK, "%o of %p, which is lmalloc's own memory, not a block" },
     [R_NEVER_HANDED_OUT]   = { LM_MISUSE_NOT_A_BLOCK, "%o of %p, which was never handed out" },
     [R_WRONG_SIZE]         = { LM_MISUSE_WRONG_SIZE, "free_sized of %p with wrong length %n (%s-byte block)" },
     [R_CORRUPTED_HEADER]   = { LM_MISUSE_CORRUPTED, "corrupted block header at %b, found by %o of %p" },
     [R_CORRUPTED_SPAN]     = { LM_MISUSE_CORRUPTED, "corrupted span metadata at %b, found by %o of %p" },
     [R_FREED_BLOCK]        = { LM_MISUSE_DOUBLE_FREE, "%o of freed block %p (%s-byte block)" },
-    [R_WRITTEN_AFTER_FREE] = { LM_MISUSE_CORRUPTED, "a freed %n-byte block was written after free, found by malloc" },
+    [R_WRITTEN_AFTER_FREE] = { LM_MISUSE_CORRUPTED, "a freed %n-byte block was written after free, found by %o" },
+    [R_DAMAGED_FREE]       = { LM_MISUSE_CORRUPTED, "damaged free block at %b (%s-byte block): written after free" },
+    [R_BAD_ALIGNMENT]      = { LM_MISUSE_WRONG_SIZE, "free_aligned_sized of %p with invalid alignment %n" },
+    [R_OVERRUN]            = { LM_MISUSE_CORRUPTED, "%o of %p, whose block was written past its %s bytes" },
+    [R_OVERRUN_END]        = { LM_MISUSE_CORRUPTED, "%o of %p, whose block was written past its end" },
     [R_ARENA_MEMORY]       = { LM_MISUSE_ARENA, "%o of %p, which is arena memory (in the arena's block at %b)" },
     [R_ARENA + ARENA_NOT_LIVE]    = { LM_MISUSE_ARENA, "%o of %p, which is not a live arena (destroyed?)" },
     [R_ARENA + ARENA_SCOPE_OPEN]  = { LM_MISUSE_ARENA, "%o of arena %p while %n of its scopes are open" },
@@ -1965,6 +2491,119 @@ uint32_t lm_internal_arena_mark(const void *block) {
 
 void lm_internal_arena_misuse(enum arena_report report, enum arena_op op, const void *arena, size_t count) {
     misuse(&page_layer, R_ARENA + report, OP_ARENA + op, (uptr)arena, 0, 0, count);
+}
+
+/* A free block b whose bytes up to `end` are handed out: in secure mode
+ * they hold the fill past its header and links, or were written after
+ * free (reported; the block is handed out all the same). */
+static NOINLINE void block_fill_check(pages *pg, uptr b, uptr end) {
+    if (fill_broken(b + 2 * HEADER, end))
+        misuse(pg, R_WRITTEN_AFTER_FREE, OP_MALLOC, 0, 0, 0, block_usable(block_granules(b)));
+}
+
+/* Free block b's links or footer, in freed memory, were written over:
+ * reports it, then makes the lists anew from the chain (under
+ * LM_POLICY_CONTINUE), so no damaged link is ever followed. */
+static COLD void free_block_damaged(pages *pg, uptr b) {
+    misuse(pg, R_DAMAGED_FREE, OP_MALLOC, 0, b + HEADER, block_usable(block_granules(b)), 0);
+    free_lists_rebuild(pg);
+}
+
+/* ===== Heap walk and histogram ============================================ */
+
+/* The span whose block is b (INTERNAL), or 0: its slot 0 lies in b's first
+ * granules, in the page the map names it for. */
+static span *span_of_block(pages *pg, uptr b) {
+    for (uptr at = b + HEADER; at <= b + HEADER + SLOT_ALIGN_MAX; at += SLOT_ALIGN_MAX) {
+        span *s = span_of_page(pg, page_of(pg, at));
+        if (s && span_valid(pg, s) && block_at(pg, s->block) == b) return s;
+    }
+    return 0;
+}
+
+/* Is slot p of s (below fresh) free: on a free list (its pair agrees; a
+ * live slot's bytes look so 1 in 2^32), or, in secure mode, freed and in a
+ * quarantine? */
+static int slot_is_free(pages *pg, const span *s, uptr p) {
+    if ((((word *)p)[0] ^ ((word *)p)[1]) == pg->key) return 1;
+    return LM_SECURE && (trailer_read(p + class_bytes(s->sizeclass) - 2 * sizeof(word)) & FREED_BIT);
+}
+
+/* Calls visit for every block and slot, under the lock; stops early when
+ * visit returns nonzero. Returns how many it visited. */
+static size_t heap_walk(pages *pg, lm_walk_fn visit, void *arg) {
+    size_t visited = 0;
+    lm_block_info info;
+    if (!pg->first) return 0;
+    for (uptr b = pg->first; b && b < pg->top; b = chain_next(pg, b)) {
+        uint32_t state = block_state(b);
+        span *s = state == STATE_INTERNAL ? span_of_block(pg, b) : 0;
+        if (state == STATE_FENCE) continue;             /* memory another party grew */
+        if (!s) {
+            info = (lm_block_info){ b + HEADER, block_usable(block_granules(b)), state != STATE_FREE,
+                                    state == STATE_INTERNAL ? LM_BLOCK_INTERNAL : LM_BLOCK_LARGE };
+            if (state == STATE_USED && LM_SECURE && (trailer_read(block_next(b) - 2 * sizeof(word)) & FREED_BIT))
+                info.live = 0;                           /* in a quarantine */
+            visited++;
+            if (visit(&info, arg)) return visited;
+            continue;
+        }
+        uptr size = class_bytes(s->sizeclass), slot0 = span_slot0(pg, s);
+        for (uint32_t i = 0; i < s->capacity; i++) {
+            uptr p = slot0 + (uptr)i * size;
+            info = (lm_block_info){ p, size, i < s->fresh && !slot_is_free(pg, s, p), LM_BLOCK_SLOT };
+            visited++;
+            if (visit(&info, arg)) return visited;
+        }
+    }
+    if (top_granules(pg)) {
+        info = (lm_block_info){ pg->top + HEADER, block_usable(top_granules(pg)), 0, LM_BLOCK_TOP };
+        visited++;
+        visit(&info, arg);
+    }
+    return visited;
+}
+
+size_t lm_walk(lm_walk_fn visit, void *arg) {
+    pages *pg = &page_layer;
+    pages_lock(pg);
+    size_t visited = heap_walk(pg, visit, arg);
+    pages_unlock(pg);
+    return visited;
+}
+
+/* The histogram's bucket of a size: floor(log2), 0 for 0. */
+static unsigned histogram_bucket(uptr size) {
+    unsigned bucket = 0;
+    while (size >>= 1) bucket++;
+    return bucket < LM_HISTOGRAM_BUCKETS ? bucket : LM_HISTOGRAM_BUCKETS - 1;
+}
+
+static int histogram_add(const lm_block_info *block, void *arg) {
+    lm_histogram_t *h = arg;
+    unsigned bucket = histogram_bucket((uptr)block->size);
+    if (block->kind == LM_BLOCK_INTERNAL) {
+        h->internal_bytes += block->size;
+    } else if (block->live) {
+        h->live_blocks[bucket]++;
+        h->live_bytes[bucket] += block->size;
+    } else {
+        h->free_blocks[bucket]++;
+        h->free_bytes[bucket] += block->size;
+        if (block->kind != LM_BLOCK_SLOT) {
+            h->free_block_bytes += block->size;
+            if (h->largest_free < block->size) h->largest_free = block->size;
+        }
+    }
+    return 0;
+}
+
+void lm_histogram(lm_histogram_t *out) {
+    lm_histogram_t h;
+    __builtin_memset(&h, 0, sizeof h);
+    lm_walk(histogram_add, &h);
+    h.fragmentation = h.free_block_bytes ? 1.0 - (double)h.largest_free / (double)h.free_block_bytes : 0.0;
+    *out = h;
 }
 
 /* ===== Policy, statistics and validation ================================== */
@@ -2033,6 +2672,14 @@ void lm_stats(lm_stats_t *out) {
             s.live_bytes += (uint64_t)live * class_bytes(sp->sizeclass);
         }
         for (uint32_t t = pg->tables; t; t = span_at(pg, t)->next) tables++;
+        /* Secure mode: blocks in a quarantine are freed, not live. */
+        FOR_EACH_HEAP(pg, h) {
+            for (uint32_t i = 0; LM_SECURE && i < h->quarantine_count; i++) {
+                int slot;
+                s.live_blocks--;
+                s.live_bytes -= live_usable(pg, h->quarantine[(h->quarantine_head + i) % QUARANTINE], &slot);
+            }
+        }
         s.footprint = pg->end - pg->start;
     }
     s.peak_footprint = pg->peak_footprint;
@@ -2052,12 +2699,12 @@ static size_t list_check(pages *pg, uint32_t index, unsigned c, uint64_t limit, 
     size_t errors = 0;
     uint32_t prev = 0;
     uint64_t max_index = (pg->sentinel - pg->origin) >> GRANULE_SHIFT;
-    for (; index; index = block_links(block_at(pg, index))[0]) {
+    for (; index; index = link_read(block_at(pg, index), 0)) {
         uptr b = block_at(pg, index);
         if (index > max_index || b < pg->first || !header_valid(b) || block_state(b) != STATE_FREE ||
             b >= pg->top || ++*count > limit) return errors + 1;
         errors += list_of(block_granules(b)) != c;
-        errors += block_links(b)[1] != prev;
+        errors += link_read(b, 1) != prev;
         prev = index;
     }
     return errors;

@@ -34,6 +34,10 @@ void  *lm_aligned_alloc(size_t alignment, size_t size); /* any power of two; NUL
 size_t lm_usable_size(const void *ptr);             /* 0 for NULL */
 void   lm_free_sized(void *ptr, size_t size);       /* free, checking `size` is the length asked for */
 void   lm_free_aligned_sized(void *ptr, size_t alignment, size_t size); /* the same for lm_aligned_alloc */
+/* A host's dealloc(ptr, len) of a block from lm_malloc(len), len >= 1 (the
+ * JS module exports it as `dealloc`): as lm_free_sized, but since no block
+ * comes from a zero length, a live block with len 0 is a wrong length. */
+void   lm_dealloc(void *ptr, size_t len);
 
 /* With threads (natively, and in wasm built with atomics) each thread
  * allocates from a heap of its own and any thread may free any block. A
@@ -58,6 +62,51 @@ void lm_stats(lm_stats_t *out);
 /* Walks all metadata; returns the number of inconsistencies found (0 = sound).
  * Never asserts and never reports: it only counts. */
 size_t lm_check(void);
+
+/* Heap walk: every block and slot, with what it is. Under the page
+ * layer's lock (with threads, a moment's view of other threads' slots). */
+typedef enum lm_block_kind {
+    LM_BLOCK_LARGE = 0,     /* a block of the page layer (requests above LM_SMALL_MAX) */
+    LM_BLOCK_SLOT = 1,      /* a slot of a span (small requests) */
+    LM_BLOCK_INTERNAL = 2,  /* the allocator's own: descriptor tables, heaps, the page map */
+    LM_BLOCK_TOP = 3        /* the free end of the heap, never handed out or given back there */
+} lm_block_kind;
+
+typedef struct lm_block_info {
+    uint64_t address;       /* where its usable bytes start (what malloc returned) */
+    uint64_t size;          /* its usable bytes */
+    uint32_t live;          /* 1 handed out (or the allocator's), 0 free */
+    uint32_t kind;          /* lm_block_kind */
+} lm_block_info;
+
+/* Called for each block; returning nonzero stops the walk. It must not
+ * allocate or free. */
+typedef int (*lm_walk_fn)(const lm_block_info *block, void *arg);
+
+/* Visits every block and slot in address order (a span's slots where its
+ * block is); returns how many it visited. A live slot whose first two
+ * words happen to look like a freed slot's (1 in 2^32) shows as free. */
+size_t lm_walk(lm_walk_fn visit, void *arg);
+
+/* Live and free bytes by size, in power-of-two buckets: bucket k holds
+ * blocks of 2^k .. 2^(k+1) - 1 usable bytes (bucket 0 also 0; the last
+ * also all larger). `fragmentation` is 1 - largest_free / free_block_bytes
+ * over the page layer's free memory (free blocks and the free end): the
+ * part of it no single request can get; 0 with no free memory. Free slots
+ * count in free_bytes, not in the fragmentation (they serve their class). */
+#define LM_HISTOGRAM_BUCKETS 40
+typedef struct lm_histogram {
+    uint64_t live_blocks[LM_HISTOGRAM_BUCKETS];
+    uint64_t live_bytes[LM_HISTOGRAM_BUCKETS];
+    uint64_t free_blocks[LM_HISTOGRAM_BUCKETS];
+    uint64_t free_bytes[LM_HISTOGRAM_BUCKETS];
+    uint64_t internal_bytes;    /* the allocator's own blocks */
+    uint64_t free_block_bytes;  /* free blocks of the page layer and the free end */
+    uint64_t largest_free;      /* the largest of them */
+    double fragmentation;
+} lm_histogram_t;
+
+void lm_histogram(lm_histogram_t *out);
 
 /* Misuse kinds, in the order of lm_misuse_kind_name(). */
 typedef enum lm_misuse_kind {

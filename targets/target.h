@@ -66,6 +66,15 @@ uintptr_t lm_target_grow(uintptr_t bytes);
 void lm_target_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
                       const char *line, size_t line_len, int fatal);
 
+/* Fills `bytes` bytes at `out` with secret random bytes: the keys of the
+ * heap's checks (block headers, free-list links, freed slots, canaries),
+ * asked for once, at the heap's first use, in a few dozen bytes. Returns 1,
+ * or 0 when the target has no source of randomness (or it failed): the heap
+ * then uses fixed keys, and docs/hardening.md names such targets. Natively
+ * getrandom(); on wasm the host import lmalloc.random (JS:
+ * crypto.getRandomValues); on WASI random_get (getentropy). */
+int lm_target_random(void *out, size_t bytes);
+
 #if LM_THREADS
 /* Futex-like sleeping, for the page layer's lock: lm_target_wait returns
  * at once if *word != expected, else sleeps until lm_target_wake(word) or

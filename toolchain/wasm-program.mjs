@@ -227,6 +227,13 @@ export function runWasmProgram(module, { is64, args, write, resizableBuffer = tr
       write(2, Buffer.from(`${line}\n`));
       if (fatal) throw new LmallocAbort(line);
     },
+    // Secret bytes for the heap's keys (targets/wasm/target.c).
+    random(ptr, len) {
+      const bytes = new Uint8Array(fromPtr(len));
+      globalThis.crypto.getRandomValues(bytes);
+      new Uint8Array(memory.buffer, fromPtr(ptr), bytes.length).set(bytes);
+      return 1;
+    },
   };
 
   let exitCode, crash = null;

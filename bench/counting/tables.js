@@ -11,7 +11,7 @@
 
 const CALL_KINDS = ['malloc', 'calloc', 'memalign', 'realloc', 'free'];
 // The order allocators are shown in, here and in the report.
-const ALLOCATOR_ORDER = ['lmalloc', 'lmalloc_nochecks', 'lmalloc_threads', 'dlmalloc', 'emmalloc', 'bump', 'glibc', 'mimalloc', 'jemalloc', 'tcmalloc'];
+const ALLOCATOR_ORDER = ['lmalloc', 'lmalloc_nochecks', 'lmalloc_secure', 'lmalloc_threads', 'dlmalloc', 'emmalloc', 'bump', 'glibc', 'mimalloc', 'jemalloc', 'tcmalloc'];
 const sortAllocators = (list) => [...new Set(list)].sort((a, b) =>
   (ALLOCATOR_ORDER.indexOf(a) + 1 || 99) - (ALLOCATOR_ORDER.indexOf(b) + 1 || 99) || a.localeCompare(b));
 const BASELINES = ['dlmalloc', 'mimalloc'];

@@ -33,7 +33,7 @@ fs.mkdirSync(chartDir, { recursive: true });
 
 const TARGETS = ['native', 'wasm32', 'wasm64'];
 const WORKLOAD_ORDER = ['lifo_small', 'random_small', 'mixed_lifetimes', 'realloc_vectors', 'large_blocks', 'tree_list'];
-const SEAM_ALLOCATORS = new Set(['lmalloc', 'lmalloc_nochecks', 'dlmalloc', 'emmalloc', 'bump']);
+const SEAM_ALLOCATORS = new Set(['lmalloc', 'lmalloc_nochecks', 'lmalloc_secure', 'dlmalloc', 'emmalloc', 'bump']);
 
 // google-benchmark writes NaN for the coefficient of variation of a counter
 // that is always 0 (0/0): not JSON, so such values become null.

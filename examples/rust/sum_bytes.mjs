@@ -23,6 +23,11 @@ function instantiate() {
         const text = new TextDecoder().decode(new Uint8Array(memory.buffer, line, lineLength));
         throw new Error(text);
       },
+      // lm_target_random: secret bytes for the heap's keys.
+      random(ptr, len) {
+        crypto.getRandomValues(new Uint8Array(memory.buffer, ptr, len));
+        return 1;
+      },
     },
   };
   const instance = new WebAssembly.Instance(module, imports);

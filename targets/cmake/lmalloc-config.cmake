@@ -5,7 +5,9 @@
 #   lmalloc::T::lmalloc   the lm_ API (lm_malloc, lm_free, ..., lm_check)
 #   lmalloc::T::malloc    the same allocator as the program's malloc: the
 #                         standard names (malloc, free, ..., posix_memalign)
-# and, for the consumer's own target, lmalloc::lmalloc and lmalloc::malloc.
+#   lmalloc::T::secure    the lm_ API in secure mode (docs/hardening.md)
+# and, for the consumer's own target, lmalloc::lmalloc, lmalloc::malloc and
+# lmalloc::secure.
 file(GLOB lmalloc_target_files "${CMAKE_CURRENT_LIST_DIR}/lmalloc-*-targets.cmake")
 foreach(lmalloc_target_file IN LISTS lmalloc_target_files)
   include("${lmalloc_target_file}")
@@ -21,7 +23,7 @@ else()
 endif()
 
 if(TARGET lmalloc::${lmalloc_TARGET}::lmalloc)
-  foreach(flavour lmalloc malloc)
+  foreach(flavour lmalloc malloc secure)
     if(NOT TARGET lmalloc::${flavour})
       add_library(lmalloc::${flavour} INTERFACE IMPORTED)
       target_link_libraries(lmalloc::${flavour} INTERFACE lmalloc::${lmalloc_TARGET}::${flavour})

@@ -9,6 +9,7 @@
  * start at __heap_base, and that malloc's sbrk takes any memory up to the end
  * as its own: lmalloc refuses to start there, with a message saying so.
  */
+#define _DEFAULT_SOURCE   /* getentropy */
 #include "../target.h"
 
 #include <stdlib.h>
@@ -66,4 +67,18 @@ void lm_target_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
     write_line(line, line_len);
     if (fatal)
         abort();
+}
+
+/* getentropy: WASI's random_get (wasi-libc), crypto.getRandomValues under
+ * emscripten; at most 256 bytes a call. */
+int lm_target_random(void *out, size_t bytes)
+{
+    for (unsigned char *next = out; bytes > 0;) {
+        size_t part = bytes < 256 ? bytes : 256;
+        if (getentropy(next, part) != 0)
+            return 0;
+        next += part;
+        bytes -= part;
+    }
+    return 1;
 }

@@ -93,6 +93,19 @@ export interface SharedHeap {
   readonly policy: Policy;
 }
 
+export interface Histogram {
+  liveBlocks: number[];
+  liveBytes: number[];
+  freeBlocks: number[];
+  freeBytes: number[];
+  /** The allocator's own blocks (descriptor tables, heaps, the page map). */
+  internalBytes: number;
+  /** Free blocks of the page layer and the free end of the heap. */
+  freeBlockBytes: number;
+  largestFree: number;
+  fragmentation: number;
+}
+
 export interface Stats {
   liveBytes: number;
   liveBlocks: number;
@@ -264,6 +277,8 @@ export declare class Lmalloc {
 
   setPolicy(policy: Policy): void;
   stats(): Stats;
+  /** lm_histogram(): live and free blocks and bytes by power-of-two size (bucket k: 2^k .. 2^(k+1) - 1 usable bytes) and fragmentation = 1 - largestFree / freeBlockBytes. */
+  histogram(): Histogram;
   lastMisuse(): Misuse | null;
   kindName(kind: number): string;
 

@@ -242,6 +242,7 @@ const ABI = {
   lm_usable_size: [['ptr'], 'size'],
   lm_free_sized: [['ptr', 'size'], 'void'],
   lm_stats: [['ptr'], 'void'],
+  lm_histogram: [['ptr'], 'void'],
   lm_check: [[], 'size'],
   lm_set_policy: [['i32'], 'void'],
   lm_last_misuse: [['ptr'], 'void'],
@@ -540,6 +541,8 @@ function runThen(body, cleanup) {
 const STATS_FIELDS = ['liveBytes', 'liveBlocks', 'footprint', 'peakFootprint',
   'growCalls', 'failedAllocs', 'misuseCount', 'metadataBytes'];
 const STATS_BYTES = 64;     // lm_stats_t: eight uint64_t
+const HISTOGRAM_BUCKETS = 40;                              // LM_HISTOGRAM_BUCKETS
+const HISTOGRAM_BYTES = (4 * HISTOGRAM_BUCKETS + 4) * 8;   // lm_histogram_t: four arrays, three uint64_t, a double
 const CONTROL_BYTES = 1024; // a threaded heap's shared stop flag and report line
 const MISUSE_BYTES = 24;    // lm_misuse: three uint64_t
 const ARENA_STATS_FIELDS = ['used', 'reserved', 'chunks', 'peak'];   // lm_arena_stats_t: four uint64_t
@@ -763,7 +766,11 @@ export class Lmalloc {
 
   #imports(extra = {}, memoryImport, memory) {
     const imports = { ...extra };
-    imports.lmalloc = { ...(extra.lmalloc ?? {}), report: (...args) => this.#report(...args) };
+    imports.lmalloc = {
+      ...(extra.lmalloc ?? {}),
+      report: (...args) => this.#report(...args),
+      random: (ptr, len) => this.#random(ptr, len),
+    };
     if (memoryImport) imports[memoryImport.module] = { ...(extra[memoryImport.module] ?? {}), [memoryImport.name]: memory };
     return imports;
   }
@@ -921,6 +928,19 @@ export class Lmalloc {
     return fn(...args);
   }
 
+  // The module's lmalloc.random import: secret bytes for the heap's keys,
+  // asked for once, at its first allocation; 0 if there is no source.
+  // getRandomValues refuses views of shared memory: the bytes go through
+  // an array of their own.
+  #random(ptr, len) {
+    if (typeof globalThis.crypto?.getRandomValues !== 'function') return 0;
+    const boundary = this.#boundary;
+    const bytes = new Uint8Array(boundary.out(len));
+    globalThis.crypto.getRandomValues(bytes);
+    new Uint8Array(this.memory.buffer, boundary.out(ptr), bytes.length).set(bytes);
+    return 1;
+  }
+
   // The module's lmalloc.report import. Runs inside the wasm call that found
   // the misuse, so it reads the line from memory.buffer as it is now.
   #report(kind, ptr, size, linePtr, lineLen, fatal) {
@@ -1018,6 +1038,38 @@ export class Lmalloc {
     stats.liveBlocks -= 1;
     stats.liveBytes -= this.#scratchSize;
     return stats;
+  }
+
+  /**
+   * lm_histogram() as numbers: live and free blocks and bytes by
+   * power-of-two size (bucket k: 2^k .. 2^(k+1) - 1 usable bytes), the
+   * allocator's own bytes, the page layer's free bytes, the largest free
+   * block and fragmentation = 1 - largest free / free bytes. The block it
+   * reads the figures through and the stats scratch block are left out.
+   */
+  histogram() {
+    const ptr = this.malloc(HISTOGRAM_BYTES);
+    if (ptr === 0) throw outOfMemory('lm_malloc (histogram)', HISTOGRAM_BYTES);
+    try {
+      this.#call('lm_histogram', ptr);
+      const data = this.dataView(ptr, HISTOGRAM_BYTES);
+      const array = (index) => Array.from({ length: HISTOGRAM_BUCKETS }, (_, k) => u64(data, (index * HISTOGRAM_BUCKETS + k) * 8));
+      const at = 4 * HISTOGRAM_BUCKETS * 8;
+      const histogram = {
+        liveBlocks: array(0), liveBytes: array(1), freeBlocks: array(2), freeBytes: array(3),
+        internalBytes: u64(data, at), freeBlockBytes: u64(data, at + 8), largestFree: u64(data, at + 16),
+        fragmentation: data.getFloat64(at + 24, true),
+      };
+      for (const [block, size] of [[ptr, this.usableSize(ptr)], [this.#scratch, this.#scratchSize]]) {
+        if (block === 0) continue;     // the stats scratch block, as stats() leaves it out
+        const bucket = Math.min(Math.floor(Math.log2(size)), HISTOGRAM_BUCKETS - 1);
+        histogram.liveBlocks[bucket] -= 1;
+        histogram.liveBytes[bucket] -= size;
+      }
+      return histogram;
+    } finally {
+      this.free(ptr);
+    }
   }
 
   /** lm_last_misuse(): the last report, or null if there was none. */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -177,6 +178,21 @@ void lm_target_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
     write_all(2, parts, 2);
     if (fatal)
         abort();
+}
+
+int lm_target_random(void *out, size_t bytes)
+{
+    unsigned char *next = out;
+    while (bytes > 0) {
+        ssize_t got = getrandom(next, bytes, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return 0;   /* no getrandom (Linux before 3.17): fixed keys */
+        next += got;
+        bytes -= (size_t)got;
+    }
+    return 1;
 }
 
 #if LM_THREADS

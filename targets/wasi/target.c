@@ -24,6 +24,7 @@
 
 #include <stdlib.h>
 #include <sys/uio.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #if LM_TARGET_TIME_GROWTH
@@ -75,4 +76,18 @@ void lm_target_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
     writev(STDERR_FILENO, parts, 2);
     if (fatal)
         abort();
+}
+
+/* getentropy: WASI's random_get (wasi-libc), crypto.getRandomValues under
+ * emscripten; at most 256 bytes a call. */
+int lm_target_random(void *out, size_t bytes)
+{
+    for (unsigned char *next = out; bytes > 0;) {
+        size_t part = bytes < 256 ? bytes : 256;
+        if (getentropy(next, part) != 0)
+            return 0;
+        next += part;
+        bytes -= part;
+    }
+    return 1;
 }

@@ -12,12 +12,11 @@ void *lm_export_alloc(size_t len)
     return len == 0 ? NULL : lm_malloc(len);
 }
 
-/* Frees a block from alloc(len) given the same len; checked by lm_free_sized.
- * A null pointer or a zero length (what alloc(0) handed out) is a no-op. */
+/* Frees a block from alloc(len) given the same len, checked by lm_dealloc:
+ * dealloc(0, len) is a no-op (what alloc handed out for a zero length or
+ * when memory ran out), and a live block with len 0 a wrong length. */
 __attribute__((export_name("dealloc")))
 void lm_export_dealloc(void *ptr, size_t len)
 {
-    if (ptr == NULL || len == 0)
-        return;
-    lm_free_sized(ptr, len);
+    lm_dealloc(ptr, len);
 }

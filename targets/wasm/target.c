@@ -19,6 +19,11 @@ __attribute__((import_module("lmalloc"), import_name("report")))
 void lmalloc_host_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
                          const char *line, size_t line_len, int32_t fatal);
 
+/* Secret bytes from the embedder: `lmalloc.random` fills [out, out + bytes)
+ * (JS: crypto.getRandomValues) and returns 1, or 0 if it has no source. */
+__attribute__((import_module("lmalloc"), import_name("random")))
+int32_t lmalloc_host_random(void *out, size_t bytes);
+
 #if LM_TARGET_TIME_GROWTH
 uint64_t lm_target_grow_ns;
 #endif
@@ -66,6 +71,11 @@ void lm_target_report(uint32_t kind, uintptr_t ptr, uintptr_t size,
     /* A fatal report must not return into the allocator, whatever the host did. */
     if (fatal)
         __builtin_trap();
+}
+
+int lm_target_random(void *out, size_t bytes)
+{
+    return lmalloc_host_random(out, bytes) == 1;
 }
 
 #if LM_THREADS

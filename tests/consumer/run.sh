@@ -57,7 +57,7 @@ echo "  targets: $targets"
 for target in $targets; do
     case "$target" in
         all|clean|depend|edit_cache|rebuild_cache|install|install/local|install/strip|list_install_components|*.[ios]) ;;
-        lmalloc|lmalloc_malloc|lmalloc_preload|consumer_lmalloc|consumer_malloc) ;;
+        lmalloc|lmalloc_malloc|lmalloc_secure|lmalloc_preload|consumer_lmalloc|consumer_malloc) ;;
         *) echo "consumer: add_subdirectory defined the target '$target'"; exit 1 ;;
     esac
 done

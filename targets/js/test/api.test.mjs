@@ -236,3 +236,20 @@ test('installs as an npm package: "files" suffice and the exports map resolves "
     fs.rmSync(consumer, { recursive: true, force: true });
   }
 });
+
+test('histogram: live blocks and bytes by size add up to stats; fragmentation of a hole', async () => {
+  const heap = await freshHeap();
+  const blocks = [16, 100, 5000, 70000, 70000, 70000].map((n) => heap.malloc(n));
+  heap.free(blocks[3]);                      // a hole between two live blocks
+  const histogram = heap.histogram();
+  const stats = heap.stats();
+  const sum = (values) => values.reduce((a, b) => a + b, 0);
+  assert.equal(histogram.liveBlocks.length, 40);
+  assert.equal(sum(histogram.liveBlocks), stats.liveBlocks);
+  assert.equal(sum(histogram.liveBytes), stats.liveBytes);
+  assert.ok(histogram.largestFree > 0 && histogram.largestFree <= histogram.freeBlockBytes);
+  assert.ok(histogram.fragmentation > 0 && histogram.fragmentation < 1, `fragmentation ${histogram.fragmentation}`);
+  assert.equal(histogram.fragmentation, 1 - histogram.largestFree / histogram.freeBlockBytes);
+  blocks.forEach((p, i) => i !== 3 && heap.free(p));
+  assertClean(heap);
+});

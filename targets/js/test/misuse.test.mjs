@@ -54,6 +54,12 @@ const cases = {
     return { call: () => heap.freeSized(p, 50), kind: MisuseKind.WRONG_SIZE, ptr: p, size,
       line: `lmalloc: free_sized of ${hex(p)} with wrong length 50 (${size}-byte block)` };
   },
+  'dealloc of a live block with length 0': (heap) => {
+    const p = heap.alloc(24);
+    const size = heap.usableSize(p);
+    return { call: () => heap.dealloc(p, 0), kind: MisuseKind.WRONG_SIZE, ptr: p, size,
+      line: `lmalloc: free_sized of ${hex(p)} with wrong length 0 (${size}-byte block)` };
+  },
   'dealloc with the wrong length': (heap) => {
     const p = heap.alloc(300);
     const size = heap.usableSize(p);
