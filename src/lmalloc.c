@@ -1430,8 +1430,11 @@ static COLD void misuse_written_remote(heap *h, span *s);
 static NOINLINE void span_collect(heap *h, span *s, int from_pending) {
     pages *pg = h->pages;
     uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED), desired;
+    /* Release too: the owner read pending_next before this, and a remote
+     * free that pushes s again (after span_park's exchange, which carries
+     * this one's release on) acquires it before it writes pending_next. */
     do desired = from_pending ? (uint64_t)REMOTE_QUIET << 32 : old & ~(uint64_t)0xFFFFFFFFu;
-    while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+    while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     uint32_t head = (uint32_t)old, count = 0, key = pg->key;
     uptr first = span_slot0(pg, s), end = span_end(pg, s), tail = 0;
     for (uint32_t at = head; at; at = *(word *)tail) {
@@ -1776,12 +1779,13 @@ static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
     uint32_t index = slot_index(pg, p), key = pg->key;
     uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED), desired;
     if (LM_TOOL_HOOKS) tool_freelike(p), tool_metadata(p, 2 * sizeof(word));
+    /* Acquire too: pending_next is written below (see span_collect). */
     do {
         uint32_t head = (uint32_t)old, state = (uint32_t)(old >> 32);
         ATOMIC_STORE((word *)p, head, RELAXED);
         ATOMIC_STORE((word *)p + 1, head ^ key, RELAXED);
         desired = index | (uint64_t)(state == REMOTE_NOTIFY ? REMOTE_NOTIFIED : state) << 32;
-    } while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    } while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
     if ((uint32_t)(old >> 32) != REMOTE_NOTIFY) return;
     heap *owner = (heap *)payload_at(pg, ATOMIC_LOAD(&s->owner, RELAXED));
