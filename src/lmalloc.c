@@ -394,14 +394,19 @@ static inline uint32_t class_alignment(unsigned c) {
     return power < SLOT_ALIGN_MAX ? power : SLOT_ALIGN_MAX;
 }
 
-/* With threads, each span owns whole cache lines (slot 0 at a line's start,
- * no slot in the line its block shares with the next block), and heaps and
+/* With threads, each span owns whole lines (slot 0 at a line's start, no
+ * slot in the line its block shares with the next block), and heaps and
  * descriptor tables end with a line of padding: two threads' hot data never
  * share a line, which would make every write of one a miss of the other.
- * (Measured: 2 threads on independent churn ran at 0.66x one thread.) */
-#define CACHE_LINE 64u
+ * The line is two cache lines: x86 prefetchers fetch lines in pairs (and
+ * some ARM cores have 128-byte lines), so with 64 a thread reading its own
+ * slots still took lines of the other's. (Measured on 2 threads with
+ * independent churn of 16-116-byte blocks: one line of 64 bytes, 0.75x one
+ * thread; of 128 bytes, 1.68x.) */
+#define CACHE_LINE 128u
 #define THREAD_PAD (LM_THREADS ? CACHE_LINE : 0u)
 static inline uint32_t span_alignment(unsigned c) { return LM_THREADS ? CACHE_LINE : class_alignment(c); }
+#define SPAN_ALIGN_MAX (LM_THREADS ? CACHE_LINE : SLOT_ALIGN_MAX)   /* the most span_alignment gives */
 
 _Static_assert(SMALL_CLASSES == 48 && SMALL_GRANULES == 256, "class_granules(47) == SMALL_GRANULES");
 
@@ -438,27 +443,31 @@ enum { QUEUED = 1, IDLE = 2 };   /* IDLE: empty, queued, not first, counted in i
 _Static_assert(sizeof(span) == 80, "descriptors are referenced by granule index");
 
 /* The page layer: all memory from the target, as a chain of blocks, and
- * the page map and span descriptors. One per process. */
+ * the page map and span descriptors. One per process. The fields every
+ * free and pointer check reads come first and change only when memory
+ * grows; with threads the rest, written under the lock, start a new cache
+ * line, or each thread's frees would miss on the other's block takes. */
 typedef struct pages {
+    uptr base;           /* address of map page 0: origin rounded down to a page */
+    word *map;           /* by page: ref of the span covering it, 0 if none (see heap_adopt) */
+    uptr payloads;       /* origin + HEADER: slots and descriptors are counted from here */
+    uptr origin;         /* address of block index 0 (first is index 1) */
+    uptr extent;         /* (sentinel - first) / GRANULE, kept for the one-compare pointer checks */
     uptr first;          /* header of the first block; 0 until initialised */
+    uptr map_pages;      /* entries in map: every page up to `end` (with threads, more) */
+    uint32_t key;        /* secret, nonzero: free slots' pairs and span checks are keyed with it */
+    _Alignas(LM_THREADS ? CACHE_LINE : _Alignof(uptr))
     uptr sentinel;       /* header of the end sentinel; memory ends 8 bytes later */
     uptr top;            /* header of the top block (== sentinel when empty) */
-    uptr extent;         /* (sentinel - first) / GRANULE, kept for the one-compare pointer checks */
-    uptr origin;         /* address of block index 0 (first is index 1) */
-    uptr payloads;       /* origin + HEADER: slots and descriptors are counted from here */
     uptr start;          /* first byte taken from the target */
     uptr untouched;      /* bytes at and above this were never written (zero if grown zeroed) */
     uptr grown_from;     /* where the last growth began: no byte past it was written before */
-    uptr base;           /* address of map page 0: origin rounded down to a page */
-    word *map;           /* by page: ref of the span covering it, 0 if none (see heap_adopt) */
-    uptr map_pages;      /* entries in map: every page up to `end` (with threads, more) */
     uptr retired_bytes;  /* old maps kept for lock-free readers (with threads) */
     uptr end;            /* end of the map, and of the memory the heap uses */
     uint32_t lists[LIST_COUNT];           /* free list heads by size class */
     uint32_t sl_bitmap[FL_COUNT];
     uint32_t fl_bitmap;
     uint32_t tables;     /* ref of the first descriptor table */
-    uint32_t key;        /* secret, nonzero: free slots' pairs and span checks are keyed with it */
     uint32_t policy;
     uint32_t lock;       /* 0 free, 1 held, 2 held with sleepers (LM_THREADS) */
     struct heap *heaps;  /* every heap, linked by next_heap */
@@ -2518,7 +2527,7 @@ static COLD void free_block_damaged(pages *pg, uptr b) {
 /* The span whose block is b (INTERNAL), or 0: its slot 0 lies in b's first
  * granules, in the page the map names it for. */
 static span *span_of_block(pages *pg, uptr b) {
-    for (uptr at = b + HEADER; at <= b + HEADER + SLOT_ALIGN_MAX; at += SLOT_ALIGN_MAX) {
+    for (uptr at = b + HEADER; at <= b + HEADER + SPAN_ALIGN_MAX; at += SPAN_ALIGN_MAX) {
         span *s = span_of_page(pg, page_of(pg, at));
         if (s && span_valid(pg, s) && block_at(pg, s->block) == b) return s;
     }
