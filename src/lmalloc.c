@@ -373,13 +373,14 @@ static inline uint32_t class_granules(unsigned c) {
 static inline uint32_t class_bytes(unsigned c) { return class_granules(c) << GRANULE_SHIFT; }
 
 /* Slots of a new span of class c when the class's spans already hold
- * `bytes`: an eighth of that, so a small heap pays little per class, a big
- * class has few spans, and the slots a new span has not handed out yet
- * stay a small part of its class; at least SPAN_MIN_SLOTS and a page's
- * worth (so at most one span starts in any page, see span_holding). */
+ * `bytes`: a quarter of that, so a small heap pays little per class, a big
+ * class has few spans (each span's turn at the head of its queue is a slow
+ * call), and the slots a new span has not handed out yet stay a small part
+ * of its class; at least SPAN_MIN_SLOTS and a page's worth (so at most one
+ * span starts in any page, see span_holding). */
 static inline uint32_t span_capacity(unsigned c, uptr bytes) {
     uint32_t size = class_bytes(c);
-    uptr want = bytes >> 3;
+    uptr want = bytes >> 2;
     if (want > SPAN_MAX_BYTES) want = SPAN_MAX_BYTES;
     if (want < PAGE_SIZE) want = PAGE_SIZE;
     uint32_t capacity = (uint32_t)((want + size - 1) / size);
