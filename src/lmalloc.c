@@ -972,7 +972,7 @@ static NOINLINE uptr free_lists_take(pages *pg, uint32_t least, uint32_t most) {
     return b;
 }
 
-static int spans_release_for(heap *h, uint32_t g);
+static int spans_release_for(heap *h, uint32_t g, int every);
 static int pool_reclaim(pages *pg);
 
 /* Carves g granules from the start of top, which holds them. */
@@ -991,9 +991,9 @@ static NOINLINE uptr block_take(heap *h, uint32_t g) {
     pages *pg = h->pages;
     uptr b = pg->fl_bitmap ? free_lists_take(pg, g, g) : 0;
     if (b) return b;
-    if (top_granules(pg) < g && (spans_release_for(h, g) || pool_reclaim(pg))) return block_take(h, g);
+    if (top_granules(pg) < g && (spans_release_for(h, g, 0) || pool_reclaim(pg))) return block_take(h, g);
     while (top_granules(pg) < g)
-        if (!heap_grow(pg, g)) return 0;
+        if (!heap_grow(pg, g)) return spans_release_for(h, g, 1) ? block_take(h, g) : 0;
     return top_take(pg, g);
 }
 
@@ -1356,27 +1356,31 @@ static span *idle_entry_span(heap *h, unsigned at) {
  * span (an IDLE one, or one a class allocates from) whose memory, merged
  * with its free neighbours, holds that block; returns whether it did. Only
  * such a span: giving back others would cost their classes a new span
- * each and spare no growth. */
-static COLD int spans_release_for(heap *h, uint32_t g) {
+ * each and spare no growth. With `every` (memory cannot grow), gives back
+ * every empty span: together they may make room where none alone does. */
+static COLD int spans_release_for(heap *h, uint32_t g, int every) {
     pages *pg = h->pages;
+    int released = 0;
     for (uint32_t i = 0; i < h->idle_count; i++) {
         unsigned at = (h->idle_head + i) % IDLE_RING;
         span *s = idle_entry_span(h, at);
-        if (s && span_merged_granules(pg, s) >= g) {
+        if (s && (every || span_merged_granules(pg, s) >= g)) {
             queue_remove(h, s);
             span_destroy(h, s);
-            return 1;
+            if (!every) return 1;
+            released = 1;
         }
     }
     for (unsigned c = 0; c < SMALL_CLASSES; c++) {
         span *s = h->current[c];
-        if (s != &empty_span && !s->used && !span_pinned(s) && span_merged_granules(pg, s) >= g) {
+        if (s != &empty_span && !s->used && !span_pinned(s) && (every || span_merged_granules(pg, s) >= g)) {
             queue_remove(h, s);
             span_destroy(h, s);
-            return 1;
+            if (!every) return 1;
+            released = 1;
         }
     }
-    return 0;
+    return released;
 }
 
 
