@@ -395,19 +395,22 @@ static inline uint32_t class_alignment(unsigned c) {
     return power < SLOT_ALIGN_MAX ? power : SLOT_ALIGN_MAX;
 }
 
-/* With threads, each span owns whole lines (slot 0 at a line's start, no
- * slot in the line its block shares with the next block), and heaps and
- * descriptor tables end with a line of padding: two threads' hot data never
- * share a line, which would make every write of one a miss of the other.
- * The line is two cache lines: x86 prefetchers fetch lines in pairs (and
- * some ARM cores have 128-byte lines), so with 64 a thread reading its own
- * slots still took lines of the other's. (Measured on 2 threads with
- * independent churn of 16-116-byte blocks: one line of 64 bytes, 0.75x one
- * thread; of 128 bytes, 1.68x.) */
+/* With threads, two threads' hot data must not share a line, which would
+ * make every write of one a miss of the other. The line is two cache lines:
+ * x86 prefetchers fetch lines in pairs (and some ARM cores have 128-byte
+ * lines). Heaps and descriptor tables end with a line of padding. */
 #define CACHE_LINE 128u
 #define THREAD_PAD (LM_THREADS ? CACHE_LINE : 0u)
-static inline uint32_t span_alignment(unsigned c) { return LM_THREADS ? CACHE_LINE : class_alignment(c); }
-#define SPAN_ALIGN_MAX (LM_THREADS ? CACHE_LINE : SLOT_ALIGN_MAX)   /* the most span_alignment gives */
+
+/* Once a second heap exists, each new span keeps SPAN_APART bytes from its
+ * block's ends (slot 0 aligned to it, the last slot ending on it): the
+ * spans of two threads lie side by side in the page layer, and a thread's
+ * prefetches of the lines past its own span's end made the other's writes
+ * miss. (Measured, 2 threads of independent churn, bench_threads: 64-byte
+ * lines 0.95x one thread; 128, 1.1x; spans 512 apart, 2.1x.) With one heap
+ * spans are packed as without threads. */
+#define SPAN_APART 512u
+#define SPAN_ALIGN_MAX (LM_THREADS ? SPAN_APART : SLOT_ALIGN_MAX)   /* slot 0 is at most this past its block's payload */
 
 _Static_assert(SMALL_CLASSES == 48 && SMALL_GRANULES == 256, "class_granules(47) == SMALL_GRANULES");
 
@@ -576,8 +579,7 @@ static inline uint32_t payload_index(pages *pg, uptr p) {
 static inline span *span_at(pages *pg, uint32_t ref) { return (span *)payload_at(pg, ref); }
 static inline uint32_t span_ref(pages *pg, span *s) { return payload_index(pg, (uptr)s); }
 static inline uptr page_of(pages *pg, uptr p) { return (p - pg->base) >> PAGE_SHIFT; }
-static inline uptr span_slot0_in(uptr b, unsigned c);
-static inline uptr span_slot0(pages *pg, const span *s) { return span_slot0_in(block_at(pg, s->block), s->sizeclass); }
+static inline uptr span_slot0(pages *pg, const span *s) { (void)pg; return ATOMIC_LOAD(&s->slot0, RELAXED); }
 
 /* ===== Block lists (TLSF two-level index) ================================= */
 
@@ -1226,12 +1228,6 @@ static inline uptr span_end(pages *pg, const span *s) {
     return span_slot0(pg, s) + (uptr)s->capacity * class_bytes(s->sizeclass);
 }
 
-/* Where slot 0 of a class-c span in block b goes: aligned (see
- * class_alignment) inside the block, so spans need no aligned placement. */
-static inline uptr span_slot0_in(uptr b, unsigned c) {
-    return (b + HEADER + span_alignment(c) - 1) & ~(uptr)(span_alignment(c) - 1);
-}
-
 /* A new, empty span of class c, or 0 if memory runs out. It takes the
  * smallest free block that holds a page of slots, and all of it up to the
  * size span_capacity asks (a span fits any hole: the holes small requests
@@ -1241,9 +1237,12 @@ static COLD span *span_create(heap *h, unsigned c) {
     if (!pages_ready(pg)) return 0;
     uint32_t size = class_bytes(c), target = span_capacity(c, h->class_bytes[c]);
     uint32_t least = (PAGE_SIZE + size - 1) / size;
-    /* At most, to align slot 0 (and with threads, the unused end of the
-     * span's last cache line). */
-    uptr lead = span_alignment(c) - GRANULE + (LM_THREADS ? CACHE_LINE : 0);
+    /* Slot 0 is aligned (see class_alignment) inside the block, so spans
+     * need no aligned placement; lead is the most that costs, with the
+     * unused end when spans keep apart. */
+    uptr apart = LM_THREADS && pg->heaps && pg->heaps->next_heap ? SPAN_APART : 0;
+    uptr alignment = apart ? apart : class_alignment(c);
+    uptr lead = alignment - GRANULE + apart;
     uint32_t g_least = request_granules((uptr)least * size + lead);
     uint32_t g_target = request_granules((uptr)target * size + lead);
     span *s = descriptor_take(h);
@@ -1255,8 +1254,8 @@ static COLD span *span_create(heap *h, unsigned c) {
         return 0;
     }
     block_set_state(b, STATE_INTERNAL);
-    uptr slot0 = span_slot0_in(b, c);
-    uptr end = LM_THREADS ? block_next(b) & ~(uptr)(CACHE_LINE - 1) : block_next(b);
+    uptr slot0 = (b + HEADER + alignment - 1) & ~(alignment - 1);
+    uptr end = apart ? block_next(b) & ~(apart - 1) : block_next(b);
     uint32_t capacity = (uint32_t)((end - slot0) / size);
     if (capacity > target) capacity = target;
     uptr odd = size >> lsb32(size), inverse = odd;
@@ -2733,9 +2732,10 @@ static size_t span_check_all(pages *pg, span *s, uint64_t *mapped) {
     if (!span_valid(pg, s)) return 1;
     size_t errors = 0;
     uptr b = block_at(pg, s->block), size = class_bytes(s->sizeclass);
-    uptr area = (uptr)s->capacity * size, slot0 = span_slot0_in(b, s->sizeclass);
+    uptr area = (uptr)s->capacity * size, slot0 = s->slot0;
     if (b < pg->first || b >= pg->top || !header_valid(b) || block_state(b) != STATE_INTERNAL ||
-        slot0 != s->slot0 || area < PAGE_SIZE || slot0 + area > block_next(b))
+        slot0 < b + HEADER || slot0 > b + HEADER + SPAN_ALIGN_MAX || slot0 % class_alignment(s->sizeclass) ||
+        area < PAGE_SIZE || slot0 + area > block_next(b))
         return errors + 1;
     /* Named by every page it touches, but a last page another span starts in. */
     for (uptr page = page_of(pg, slot0), last = page_of(pg, slot0 + area - 1); page <= last; page++) {
