@@ -8,6 +8,9 @@
 // Misuse reports reach JS through the module's lmalloc.report import.
 use std::alloc::{alloc as std_alloc, dealloc as std_dealloc, Layout};
 
+// Built with `--cfg std_alloc` it keeps Rust's own allocator: the benchmark
+// suite's baseline for this client (bench/clients).
+#[cfg(not(std_alloc))]
 #[global_allocator]
 static GLOBAL: lmalloc::Lmalloc = lmalloc::Lmalloc;
 
