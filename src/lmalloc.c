@@ -407,7 +407,7 @@ static inline uint32_t class_alignment(unsigned c) {
  * spans of two threads lie side by side in the page layer, and a thread's
  * prefetches of the lines past its own span's end made the other's writes
  * miss. (Measured, 2 threads of independent churn, bench_threads: 64-byte
- * lines 0.95x one thread; 128, 1.1x; spans 512 apart, 2.1x.) With one heap
+ * lines 0.99x one thread; 128, 1.1x; spans 512 apart, 1.8x.) With one heap
  * spans are packed as without threads. */
 #define SPAN_APART 512u
 #define SPAN_ALIGN_MAX (LM_THREADS ? SPAN_APART : SLOT_ALIGN_MAX)   /* slot 0 is at most this past its block's payload */
