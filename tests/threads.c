@@ -213,7 +213,20 @@ static void large_run(void *arg)
     }
 }
 
-static void churn_run(void *arg) { churn(arg); }
+/* The round's threads begin together: a worker that starts late (a wasm
+ * worker instantiates first) would find the others done, and a round run
+ * one thread after another needs less memory than the next, concurrent
+ * one, which the reuse check would take for a leak. */
+static int started;
+
+static void churn_run(void *arg)
+{
+    worker *self = arg;
+    __atomic_add_fetch(&started, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&started, __ATOMIC_ACQUIRE) < self->count)
+        ;
+    churn(self);
+}
 
 /* Runs `count` threads of `run`; returns the blocks they handed over. */
 static uint64_t round_run(void (*run)(void *), int count, uint64_t ops, uint64_t seed)
@@ -225,6 +238,7 @@ static uint64_t round_run(void (*run)(void *), int count, uint64_t ops, uint64_t
                                .inbox = &mailboxes[(i + count - 1) % count],
                                .outbox = &mailboxes[i] };
     }
+    started = 0;
     for (int i = 0; i < count; i++) {
         handles[i] = lm_host_thread_start(run, &workers[i]);
         REQUIRE(handles[i] >= 0);
