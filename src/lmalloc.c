@@ -2258,9 +2258,10 @@ static NOINLINE void free_sized(void *ptr, size_t size, size_t alignment) {
         slot_release(h, s, p);
         return;
     }
-    /* A block: at most one split remainder larger (see block_shrink). */
+    /* A block: at most an eighth larger, the room realloc gives a growing
+     * block (see realloc_move), and one split remainder (block_shrink). */
     uint32_t g = block_granules(p - HEADER);
-    if (LM_MISUSE_CHECKS && (size > block_usable(g) || g - request_granules(size) >= MIN_SPLIT)) {
+    if (LM_MISUSE_CHECKS && (size > block_usable(g) || g - request_granules(size) >= MIN_SPLIT + g / 8)) {
         misuse(pg, R_WRONG_SIZE, OP_FREE_SIZED, p, p, block_usable(g), size);
         return;
     }
@@ -2328,9 +2329,10 @@ static int block_resize(pages *pg, uptr b, uptr size) {
     if (want <= have) {
         /* Shrink in place, unless the block keeps under a quarter of
          * itself or fits a slot: then the few bytes move, so they do not
-         * pin a big hole. */
+         * pin a big hole. Up to an eighth stays: the room a growing block
+         * was given (see lm_realloc). */
         if (size <= SMALL_MAX || want < have / 4) return 0;
-        block_shrink(pg, b, want);
+        if (have - want > have / 8) block_shrink(pg, b, want);
         return 1;
     }
     /* Grow in place into the top block, growing the heap if need be (a
@@ -2355,35 +2357,21 @@ static int block_resize(pages *pg, uptr b, uptr size) {
     return 0;
 }
 
-void *lm_realloc(void *ptr, size_t size) {
-    if (!ptr) return lm_malloc(size);
-    heap *h = heap_here();
-    if (LM_SECURE) return secure_realloc(h, (uptr)ptr, size);
+/* realloc of live slot or block p (s its span, or 0), which cannot stay
+ * as it is, to `size` bytes: moves it, or frees it (size 0). */
+static NOINLINE void *realloc_move(heap *h, uptr p, uptr size, uptr have_bytes, span *s) {
     pages *pg = h->pages;
-    uptr p = (uptr)ptr, have_bytes;
-    span *s;
-    if (!pointer_live(h, p, &s, OP_REALLOC)) return 0;
     if (!size) {
-        lm_free(ptr);
+        lm_free((void *)p);
         return 0;
     }
-    if (size > MAX_REQUEST) return malloc_slow(h, size);   /* refused and counted; ptr stays */
-    if (s) {
-        /* A slot stays while the new size fits and uses at least half of it. */
-        have_bytes = class_bytes(s->sizeclass);
-        if (size <= have_bytes && (size > have_bytes / 2 || have_bytes <= 2 * GRANULE)) return ptr;
-    } else {
-        pages_lock(pg);
-        have_bytes = block_usable(block_granules(p - HEADER));
-        int stayed = block_resize(pg, p - HEADER, size);
-        if (LM_TOOL_HOOKS && stayed) {
-            tool_unpoison(p, block_usable(block_granules(p - HEADER)));
-            tool_resized(p, have_bytes, block_usable(block_granules(p - HEADER)));
-        }
-        pages_unlock(pg);
-        if (stayed) return ptr;
-    }
-    void *moved = lm_malloc(size);
+    if (size > MAX_REQUEST) return malloc_slow(h, size);   /* refused and counted; p stays */
+    /* A block that grows and must move gets an eighth more than it had,
+     * so one grown a little at a time moves once per eighth (as a slot
+     * moves once per class), not at every call. */
+    uptr roomy = have_bytes + have_bytes / 8;
+    void *moved = size > have_bytes && size < roomy && size > SMALL_MAX ? lm_malloc(roomy) : 0;
+    if (!moved) moved = lm_malloc(size);
     if (!moved) {
         if (size > have_bytes) return 0;
         if (!s) {      /* no room to move: stay */
@@ -2392,11 +2380,59 @@ void *lm_realloc(void *ptr, size_t size) {
             if (LM_TOOL_HOOKS) tool_resized(p, have_bytes, block_usable(block_granules(p - HEADER)));
             pages_unlock(pg);
         }
-        return ptr;
+        return (void *)p;
     }
-    __builtin_memcpy(moved, ptr, have_bytes < size ? have_bytes : size);
-    lm_free(ptr);
+    __builtin_memcpy(moved, (void *)p, have_bytes < size ? have_bytes : size);
+    lm_free((void *)p);
     return moved;
+}
+
+/* A slot stays while the new size fits and uses at least half of it. */
+static inline int slot_keeps(uptr have_bytes, uptr size) {
+    return size - 1 < have_bytes && (size > have_bytes / 2 || have_bytes <= 2 * GRANULE);
+}
+
+/* realloc when the fast test did not find a live slot: under the lock,
+ * a block (grown or shrunk in place if it can be), a slot the map did
+ * not show yet, or misuse. */
+static NOINLINE void *realloc_locked(heap *h, uptr p, uptr size) {
+    pages *pg = h->pages;
+    uptr have_bytes;
+    pages_lock(pg);
+    span *s = span_holding(pg, p);
+    if (s) {
+        int live = slot_classify(h, s, p, OP_REALLOC);
+        pages_unlock(pg);
+        if (!live) return 0;
+        have_bytes = class_bytes(s->sizeclass);
+        return slot_keeps(have_bytes, size) ? (void *)p : realloc_move(h, p, size, have_bytes, s);
+    }
+    if (!block_is_live(pg, p - HEADER)) {
+        pointer_rejected(pg, p, OP_REALLOC);
+        pages_unlock(pg);
+        return 0;
+    }
+    have_bytes = block_usable(block_granules(p - HEADER));
+    int stayed = size && size <= MAX_REQUEST && block_resize(pg, p - HEADER, size);
+    if (LM_TOOL_HOOKS && stayed) {
+        tool_unpoison(p, block_usable(block_granules(p - HEADER)));
+        tool_resized(p, have_bytes, block_usable(block_granules(p - HEADER)));
+    }
+    pages_unlock(pg);
+    return stayed ? (void *)p : realloc_move(h, p, size, have_bytes, 0);
+}
+
+void *lm_realloc(void *ptr, size_t size) {
+    if (!ptr) return lm_malloc(size);
+    heap *h = heap_here();
+    uptr p = (uptr)ptr;
+    if (LM_SECURE) return secure_realloc(h, p, size);
+    span *s = span_lookup(&page_layer, p);
+    if (LIKELY(slot_plainly_live(&page_layer, s, p))) {
+        uptr have_bytes = class_bytes(s->sizeclass);
+        return slot_keeps(have_bytes, size) ? ptr : realloc_move(h, p, size, have_bytes, s);
+    }
+    return realloc_locked(h, p, size);
 }
 
 /* A block (or slot) of `size` bytes aligned to `alignment`, or 0 (counted). */

@@ -126,9 +126,49 @@ static void check_realloc_size(size_t n)
     p = lm_realloc(p, n);
     REQUIRE(p != NULL);
     CHECK(lm_usable_size(p) >= n);
-    CHECK(lm_usable_size(p) - n <= slack_limit(n));
+    /* A block realloc shrinks keeps up to an eighth: room to grow again. */
+    CHECK(lm_usable_size(p) - n <= (n <= SLOT_MAX ? slack_limit(n) : slack_limit(n) + n / 7));
     CHECK_PATTERN(p, n, n + 2);
     lm_free(p);
+}
+
+/* A vector grown 40 bytes at a time from 5000 to 100,000 bytes, with a
+ * block after it each time it moves (so it cannot grow where it is), as a
+ * program appends to a buffer: its bytes survive every call, it moves
+ * about once per eighth it grows (26 moves: 1.125^26 is about 21), not at
+ * every call, and free_sized takes the last length asked for. */
+static void check_realloc_growth(void)
+{
+    enum { MOVES_MAX = 64 };
+    size_t n = 5000;
+    unsigned char *v = lm_malloc(n), *after[MOVES_MAX + 1];
+    unsigned moves = 0;
+    REQUIRE(v != NULL);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (unsigned char)(i * 7);
+    after[0] = lm_malloc(n + 4096);
+    while (n < 100000 && moves < MOVES_MAX) {
+        unsigned char *grown = lm_realloc(v, n + 40);
+        REQUIRE(grown != NULL);
+        if (grown != v)
+            after[++moves] = lm_malloc(n + 4096);   /* larger than any hole left */
+        v = grown;
+        for (size_t i = n; i < n + 40; i++)
+            v[i] = (unsigned char)(i * 7);
+        n += 40;
+    }
+    size_t wrong = 0;
+    for (size_t i = 0; i < n; i++)
+        wrong += v[i] != (unsigned char)(i * 7);
+    tl_printf("  a vector grown 40 bytes at a time to %zu bytes moved %u times\n", n, moves);
+    CHECK_EQ(wrong, 0);
+    CHECK(moves >= 2 && moves <= 32);
+    uint64_t misuses = tl_stats().misuse_count;
+    lm_free_sized(v, n);
+    CHECK_EQ(tl_stats().misuse_count, misuses);
+    for (unsigned i = 0; i <= moves; i++)
+        lm_free(after[i]);
+    CHECK_EQ(lm_check(), 0);
 }
 
 int main(int argc, char **argv)
@@ -137,6 +177,7 @@ int main(int argc, char **argv)
     tl_begin("size_rounding");
     tl_printf("  seed %llu\n", (unsigned long long)seed);
     uint64_t base_blocks = tl_stats().live_blocks;   /* the start code may own a few */
+    check_realloc_growth();   /* first: with no free holes, each move lands past the last block */
     check_tiny_blocks();
 
     for (size_t n = 0; n <= SMALL_LIMIT; n++) {
