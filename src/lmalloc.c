@@ -424,7 +424,8 @@ typedef struct span {
     uint32_t free;       /* granule index of the first free slot; 0: none */
     uint32_t used;       /* slots handed out and not freed */
     uint32_t fresh;      /* slots from here to capacity were never handed out */
-    uint32_t full;       /* `used` when no slot is left: capacity, less slots a write after free lost */
+    uint32_t watch;      /* `used` when no slot is left (capacity, less slots a write after free
+                          * lost), less 2: a free that finds used - 2 >= watch looks further */
     uint8_t shift;       /* the slot size's trailing zero bits */
     uint8_t sizeclass;
     uint8_t queued;      /* QUEUED or IDLE in its class's queue, or 0 (full) */
@@ -510,7 +511,8 @@ static span empty_span;
                      .current = { EMPTY16, EMPTY16, EMPTY16 }, .pages = &page_layer }
 _Static_assert(SMALL_GRANULES + 1 == 257 && SMALL_CLASSES == 48, "HEAP_EMPTY counts entries");
 static word no_map[1];    /* the map before the first: its count word says 0 */
-static pages page_layer = { .map = &no_map[1] };
+/* Until the heap begins, ref 0 (every ref, see span_lookup) leads to empty_span. */
+static pages page_layer = { .map = &no_map[1], .payloads = (uptr)&empty_span };
 
 #if LM_THREADS
 /* Each thread allocates from a heap of its own, claimed at its first slow
@@ -756,6 +758,20 @@ static COLD void map_move(pages *pg) {
     map_install(pg, map);
 }
 
+/* Map entry 0, no span, leads to the bytes at payload index 0, which
+ * start the first block of the heap: made zero, they read as a span
+ * descriptor with slot 0 at address 0 and no slot handed out, so a free
+ * tests where an entry leads without first testing for none. (Its header
+ * lies in the descriptor's `inverse` on 64-bit targets, which a free
+ * reads: memcheck builds test for none instead, see span_lookup.) */
+static COLD void no_span_make(pages *pg) {
+    uptr b = top_take(pg, request_granules(sizeof(span))), payloads = pg->origin + HEADER;
+    block_set_state(b, STATE_INTERNAL);
+    __builtin_memset((void *)payloads, 0, b - payloads);   /* the word before b */
+    __builtin_memset((void *)(b + HEADER), 0, block_usable(block_granules(b)));
+    pg->payloads = payloads;   /* until now, every ref led to empty_span */
+}
+
 /* Adopts [old_end, old_end + bytes), just obtained from the target: top
  * grows into it (or starts anew there, after memory another party grew),
  * and the map covers it. */
@@ -789,6 +805,7 @@ static COLD void heap_adopt(pages *pg, uptr old_end, uptr bytes) {
     pg->end = new_end;
     pg->extent = (pg->sentinel - pg->first) >> GRANULE_SHIFT;
     if (pg->peak_footprint < new_end - pg->start) pg->peak_footprint = new_end - pg->start;
+    if (pg->top == pg->first) no_span_make(pg);   /* the heap's first block */
     if (LM_THREADS && page_of(pg, new_end - 1) >= pg->map_pages) map_move(pg);
 }
 
@@ -847,7 +864,6 @@ static COLD int heap_init(pages *pg) {
     pg->first = pg->sentinel = pg->top = ((start + GRANULE - 1) & ~(uptr)(GRANULE - 1)) + HEADER;
     pg->end = pg->first + HEADER;
     pg->origin = pg->first - GRANULE;
-    pg->payloads = pg->origin + HEADER;
     pg->base = pg->origin & ~(uptr)(PAGE_SIZE - 1);
     pg->untouched = fresh;
     /* Secret keys, before the first header is written. Without a source
@@ -1119,21 +1135,26 @@ static inline span *span_of_page(pages *pg, uptr page) {
 /* The span whose slot area may hold p, from the map without the lock: the
  * span p's page names, or the one the page before names if p lies below
  * that one's slot 0 (a span that ends in a page where another starts);
- * &empty_span (which holds no slot) if neither. With threads the entry
+ * a span that holds no slot if neither (ref 0: see no_span_make). With threads the entry
  * may be old (see heap_adopt): whatever it leads to is tested before it is
  * trusted, and a miss looks again under the lock. An entry is read with
  * acquire, so the descriptor it names is seen as its maker wrote it (a
  * plain load on x86; wasm atomics are all sequentially consistent). */
-static inline span *span_lookup(pages *pg, uptr p) {
+static inline span *span_lookup(pages *pg, uptr p, uptr *slot0) {
     uptr payloads = pg->payloads, page = page_of(pg, p);   /* fixed once the heap began */
     word *map = ATOMIC_LOAD(&pg->map, ACQUIRE);
-    uint32_t ref = page < map[-1] ? ATOMIC_LOAD(&map[page], ACQUIRE) : 0;
+    uint32_t ref = LIKELY(page < map[-1]) ? ATOMIC_LOAD(&map[page], ACQUIRE) : 0;
     span *s = (span *)(payloads + block_bytes(ref));
-    if (ref && p < ATOMIC_LOAD(&s->slot0, RELAXED)) {
-        ref = page ? ATOMIC_LOAD(&map[page - 1], ACQUIRE) : 0;
+    uptr first = ATOMIC_LOAD(&s->slot0, RELAXED);
+    if (UNLIKELY(p < first) && page) {
+        ref = ATOMIC_LOAD(&map[page - 1], ACQUIRE);
         s = (span *)(payloads + block_bytes(ref));
+        first = ATOMIC_LOAD(&s->slot0, RELAXED);
     }
-    return ref ? s : &empty_span;
+    /* Memcheck would see no_span_make's reads of a header (see there). */
+    if (LM_TOOL_HOOKS && !ref) s = &empty_span, first = 0;
+    *slot0 = first;
+    return s;
 }
 
 static inline uptr span_end(pages *pg, const span *s);
@@ -1265,7 +1286,8 @@ static COLD span *span_create(heap *h, unsigned c) {
      * map entry read just before it changed; the tests that follow refuse
      * it): those are stored atomically. */
     s->free = s->used = s->next = s->prev = s->idle_stamp = s->pending_next = 0;
-    s->capacity = s->full = capacity;
+    s->capacity = capacity;
+    s->watch = capacity - 2;
     s->sizeclass = (uint8_t)c;
     s->queued = 0;
     s->kind = SPAN_SMALL;
@@ -1628,7 +1650,7 @@ static COLD void misuse_written_remote(heap *h, span *s) {
 static COLD void *slot_damaged(heap *h, span *s, uptr size) {
     misuse(h->pages, R_WRITTEN_AFTER_FREE, OP_MALLOC, 0, 0, 0, class_bytes(s->sizeclass));
     s->free = 0;
-    s->full = s->capacity - (s->fresh - s->used);
+    s->watch = s->capacity - (s->fresh - s->used) - 2;
     return malloc_slow(h, size);
 }
 
@@ -1759,7 +1781,7 @@ static inline void slot_push(heap *h, span *s, uptr p) {
     pages *pg = &page_layer;
     /* Everything read before the slot is written: the slot's words may
      * alias anything, so later reads would be repeated. */
-    uint32_t used = s->used, next = s->free, full = s->full, key = pg->key;
+    uint32_t used = s->used, next = s->free, watch = s->watch, key = pg->key;
     uint32_t index = slot_index(pg, p);
     word *slot = (word *)p;
     if (LM_TOOL_HOOKS) tool_freelike(p), tool_metadata(p, 2 * sizeof(word));
@@ -1768,7 +1790,7 @@ static inline void slot_push(heap *h, span *s, uptr p) {
     s->free = index;
     s->used = used - 1;
     if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
-    if (UNLIKELY(used - 2 >= full - 2)) span_after_free(h, s);   /* used was 1 or full */
+    if (UNLIKELY(used - 2 >= watch)) span_after_free(h, s);   /* used was 1 or all there are */
 }
 
 /* Does s belong to h? Always, without threads. */
@@ -1849,8 +1871,8 @@ static COLD int slot_classify(heap *h, span *s, uptr p, enum op op) {
  * not carry an agreeing pair. Anything else is looked at closer. (The
  * first half is needed without the checks too: a block after the slot
  * area may share the span's last page.) */
-static inline int slot_plainly_live(pages *pg, span *s, uptr p) {
-    return slot_number(s, p - ATOMIC_LOAD(&s->slot0, RELAXED)) < ATOMIC_LOAD(&s->fresh, RELAXED) &&
+static inline int slot_plainly_live(pages *pg, span *s, uptr slot0, uptr p) {
+    return slot_number(s, p - slot0) < ATOMIC_LOAD(&s->fresh, RELAXED) &&
            (!LM_MISUSE_CHECKS || (((word *)p)[0] ^ ((word *)p)[1]) != pg->key);
 }
 
@@ -1996,8 +2018,9 @@ void lm_free(void *ptr) {
         secure_free(h, p, OP_FREE, (uptr)-1);
         return;
     }
-    span *s = span_lookup(pg, p);
-    if (LIKELY(slot_plainly_live(pg, s, p))) {
+    uptr slot0;
+    span *s = span_lookup(pg, p, &slot0);
+    if (LIKELY(slot_plainly_live(pg, s, slot0, p))) {
         if (LIKELY(span_is_local(h, s))) slot_push(h, s, p);
         else slot_free_remote(pg, s, p);
     } else {
@@ -2009,7 +2032,9 @@ void lm_free(void *ptr) {
  * slot, 1 and *s == 0 for a live block, 0 if it was reported. */
 static NOINLINE int pointer_live(heap *h, uptr p, span **s, enum op op) {
     pages *pg = h->pages;
-    if (slot_plainly_live(pg, *s = span_lookup(pg, p), p)) return 1;
+    uptr slot0;
+    *s = span_lookup(pg, p, &slot0);
+    if (slot_plainly_live(pg, *s, slot0, p)) return 1;
     int live;
     pages_lock(pg);
     if ((*s = span_holding(pg, p))) live = slot_classify(h, *s, p, op);
@@ -2077,8 +2102,9 @@ static inline void trailer_write(uptr at, uint64_t value) {
 
 /* Usable bytes of live p: a slot (*slot set) or a block. */
 static uptr live_usable(pages *pg, uptr p, int *slot) {
-    span *s = span_lookup(pg, p);
-    *slot = slot_number(s, p - ATOMIC_LOAD(&s->slot0, RELAXED)) < ATOMIC_LOAD(&s->fresh, RELAXED);
+    uptr slot0;
+    span *s = span_lookup(pg, p, &slot0);
+    *slot = slot_number(s, p - slot0) < ATOMIC_LOAD(&s->fresh, RELAXED);
     return *slot ? class_bytes(s->sizeclass) : block_usable(block_granules(p - HEADER));
 }
 
@@ -2142,7 +2168,8 @@ static NOINLINE void quarantine_leave(heap *h, uptr q, enum op op) {
         fill(q, end);
     }
     if (slot) {
-        slot_release(h, span_lookup(pg, q), q);
+        uptr slot0;
+        slot_release(h, span_lookup(pg, q, &slot0), q);
         return;
     }
     fill(end, end + 2 * sizeof(word));       /* a listed block holds the fill */
@@ -2427,8 +2454,9 @@ void *lm_realloc(void *ptr, size_t size) {
     heap *h = heap_here();
     uptr p = (uptr)ptr;
     if (LM_SECURE) return secure_realloc(h, p, size);
-    span *s = span_lookup(&page_layer, p);
-    if (LIKELY(slot_plainly_live(&page_layer, s, p))) {
+    uptr slot0;
+    span *s = span_lookup(&page_layer, p, &slot0);
+    if (LIKELY(slot_plainly_live(&page_layer, s, slot0, p))) {
         uptr have_bytes = class_bytes(s->sizeclass);
         return slot_keeps(have_bytes, size) ? ptr : realloc_move(h, p, size, have_bytes, s);
     }
@@ -2787,7 +2815,7 @@ static size_t span_check_all(pages *pg, span *s, uint64_t *mapped) {
             ++listed > s->fresh || (((word *)slot)[0] ^ ((word *)slot)[1]) != pg->key)
             return errors + 1;
     }
-    errors += s->used + listed + (s->capacity - s->full) != s->fresh || s->fresh > s->capacity;
+    errors += s->used + listed + (s->capacity - (s->watch + 2)) != s->fresh || s->fresh > s->capacity;
     return errors;
 }
 
