@@ -438,11 +438,14 @@ typedef struct span {
     uint32_t idle_stamp; /* when it last became IDLE (its entry in the heap's idle ring) */
     uint32_t pending_next; /* next span on its owner's pending stack (see slot_free_remote) */
     uint32_t spare[LM_UPTR_BITS == 64 ? 1 : 3];
-    /* Slots other threads freed: the head of their list (low word) and
-     * whether the owner must be told (high word: REMOTE_*), changed together. */
+    /* Slots other threads freed, changed together: the head of their list
+     * (bits 0-31), whether the owner must be told (32-33: REMOTE_*), and
+     * how many there are (34-63), so the owner takes them without a walk. */
     uint64_t remote;
 } span;
 enum { REMOTE_QUIET = 0, REMOTE_NOTIFY = 1, REMOTE_NOTIFIED = 2 };
+#define REMOTE_STATE(w) ((uint32_t)((w) >> 32) & 3u)
+#define REMOTE_COUNT(w) ((uint32_t)((w) >> 34))
 enum { SPAN_SPARE = 0, SPAN_SMALL = 1, SPAN_TABLE = 2 };
 enum { QUEUED = 1, IDLE = 2 };   /* IDLE: empty, queued, not first, counted in idle_bytes */
 _Static_assert(sizeof(span) == 80, "descriptors are referenced by granule index");
@@ -1338,7 +1341,7 @@ static COLD void span_destroy(heap *h, span *s) {
 static int span_park(span *s) {
     uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED);
     if ((uint32_t)old) return 0;
-    if ((uint32_t)(old >> 32) != REMOTE_QUIET) return 1;   /* told already, or on the pending stack */
+    if (REMOTE_STATE(old) != REMOTE_QUIET) return 1;   /* told already, or on the pending stack */
     return __atomic_compare_exchange_n(&s->remote, &old, (uint64_t)REMOTE_NOTIFY << 32, 0,
                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
@@ -1346,7 +1349,7 @@ static int span_park(span *s) {
 /* Is s on its owner's pending stack? Then it must not go back to the page
  * layer (nor idle) before the owner takes the stack. */
 static inline int span_pinned(span *s) {
-    return (uint32_t)(ATOMIC_LOAD(&s->remote, RELAXED) >> 32) == REMOTE_NOTIFIED;
+    return REMOTE_STATE(ATOMIC_LOAD(&s->remote, RELAXED)) == REMOTE_NOTIFIED;
 }
 #else
 static inline int span_park(span *s) { (void)s; return 1; }
@@ -1460,17 +1463,25 @@ static COLD void misuse_written_remote(heap *h, span *s);
 /* Takes the remote list of s (an owner's act): its slots join the span's
  * free list and stop counting as used. A span taken off the pending stack
  * goes QUIET; otherwise its state stays (a NOTIFIED one is still on the
- * stack). A slot whose pair disagrees (a write after free) ends the walk:
- * it and the rest are lost until the span empties. */
+ * stack). An empty free list becomes the remote list as it is, unread:
+ * the freeing threads wrote its slots, and a walk would wait for each of
+ * them in turn (malloc checks each slot's pair as it pops it). Else the
+ * walk finds the tail; a slot whose pair disagrees (a write after free)
+ * ends it: it and the rest are lost until the span empties. */
 static NOINLINE void span_collect(heap *h, span *s, int from_pending) {
     pages *pg = h->pages;
     uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED), desired;
     /* Release too: the owner read pending_next before this, and a remote
      * free that pushes s again (after span_park's exchange, which carries
      * this one's release on) acquires it before it writes pending_next. */
-    do desired = from_pending ? (uint64_t)REMOTE_QUIET << 32 : old & ~(uint64_t)0xFFFFFFFFu;
+    do desired = from_pending ? (uint64_t)REMOTE_QUIET << 32 : old & (uint64_t)3u << 32;
     while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     uint32_t head = (uint32_t)old, count = 0, key = pg->key;
+    if (!s->free && REMOTE_COUNT(old) <= s->used) {
+        s->free = head;
+        s->used -= REMOTE_COUNT(old);
+        return;
+    }
     uptr first = span_slot0(pg, s), end = span_end(pg, s), tail = 0;
     for (uint32_t at = head; at; at = *(word *)tail) {
         uptr slot = slot_at(pg, at);
@@ -1816,13 +1827,14 @@ static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
     if (LM_TOOL_HOOKS) tool_freelike(p), tool_metadata(p, 2 * sizeof(word));
     /* Acquire too: pending_next is written below (see span_collect). */
     do {
-        uint32_t head = (uint32_t)old, state = (uint32_t)(old >> 32);
+        uint32_t head = (uint32_t)old, state = REMOTE_STATE(old);
         ATOMIC_STORE((word *)p, head, RELAXED);
         ATOMIC_STORE((word *)p + 1, head ^ key, RELAXED);
-        desired = index | (uint64_t)(state == REMOTE_NOTIFY ? REMOTE_NOTIFIED : state) << 32;
+        desired = index | (uint64_t)(state == REMOTE_NOTIFY ? REMOTE_NOTIFIED : state) << 32 |
+                  ((old >> 34) + 1) << 34;
     } while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
-    if ((uint32_t)(old >> 32) != REMOTE_NOTIFY) return;
+    if (REMOTE_STATE(old) != REMOTE_NOTIFY) return;
     heap *owner = (heap *)payload_at(pg, ATOMIC_LOAD(&s->owner, RELAXED));
     uint32_t ref = span_ref(pg, s), top = ATOMIC_LOAD(&owner->pending, RELAXED);
     do s->pending_next = top;

@@ -18,6 +18,12 @@
  * large: two threads each take a 2.5 GiB block and churn beside it: a shared
  *   heap past 4 GiB on native and on wasm64 under Node >= 24; refused cleanly
  *   (NULL, counted) on wasm32 and on wasm64 under node 20.
+ * written-remote: 200 slots this thread allocated are freed by another
+ *   thread (onto their span's remote list), and one is written after free;
+ *   this thread's next 400 mallocs of the size take the list back: the write
+ *   is reported once (policy continue), no slot is handed out twice nor the
+ *   damaged one at all, a live slot beside them keeps its bytes, and the
+ *   heap checks clean once all are freed.
  */
 #include "testlib.h"
 
@@ -251,6 +257,60 @@ static uint64_t round_run(void (*run)(void *), int count, uint64_t ops, uint64_t
     return received;
 }
 
+#define REMOTE_SLOTS 200
+#define REMOTE_SIZE 48
+static void *remote_slots[REMOTE_SLOTS];
+
+static void remote_free_run(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < REMOTE_SLOTS; i++)
+        lm_free(remote_slots[i]);
+}
+
+static int written_remote(void)
+{
+    unsigned char *witness = lm_malloc(REMOTE_SIZE), *again[2 * REMOTE_SLOTS];
+    REQUIRE(witness != NULL);
+    tl_fill_pattern(witness, REMOTE_SIZE, 99);
+    for (int i = 0; i < REMOTE_SLOTS; i++) {
+        remote_slots[i] = lm_malloc(REMOTE_SIZE);
+        REQUIRE(remote_slots[i] != NULL);
+    }
+    int handle = lm_host_thread_start(remote_free_run, NULL);
+    REQUIRE(handle >= 0);
+    lm_host_thread_join(handle);
+    unsigned char *damaged = remote_slots[REMOTE_SLOTS / 2];
+    __builtin_memset(damaged, 0x55, 8);                     /* a write after free */
+    lm_set_policy(LM_POLICY_CONTINUE);
+    uint64_t misuses = tl_stats().misuse_count;
+    int handed_twice = 0, handed_damaged = 0;
+    for (int i = 0; i < 2 * REMOTE_SLOTS; i++) {
+        again[i] = lm_malloc(REMOTE_SIZE);
+        REQUIRE(again[i] != NULL);
+        handed_damaged += again[i] == damaged;
+        for (int j = 0; j < i; j++)
+            handed_twice += again[j] == again[i];
+        __builtin_memset(again[i], 0xAB, REMOTE_SIZE);
+    }
+    lm_misuse last;
+    lm_last_misuse(&last);
+    tl_printf("  written after a cross-thread free: %llu report(s), kind %s\n",
+              (unsigned long long)(tl_stats().misuse_count - misuses),
+              lm_misuse_kind_name((lm_misuse_kind)last.kind));
+    CHECK_EQ(tl_stats().misuse_count, misuses + 1);
+    CHECK_EQ(last.kind, LM_MISUSE_CORRUPTED);
+    CHECK_EQ(handed_twice, 0);
+    CHECK_EQ(handed_damaged, 0);
+    CHECK_PATTERN(witness, REMOTE_SIZE, 99);
+    for (int i = 0; i < 2 * REMOTE_SLOTS; i++)
+        lm_free(again[i]);
+    lm_free(witness);
+    lm_set_policy(LM_POLICY_ABORT);
+    CHECK_EQ(lm_check(), 0);
+    return tl_finish();
+}
+
 int main(int argc, char **argv)
 {
     tl_begin("threads");
@@ -280,6 +340,8 @@ int main(int argc, char **argv)
         return tl_finish();
     }
 
+    if (mode != NULL && tl_streq(mode, "written-remote"))
+        return written_remote();
     REQUIRE(mode == NULL || tl_streq(mode, "churn"));
     uint64_t received = round_run(churn_run, count, ops, seed);
     lm_stats_t first = tl_stats();
