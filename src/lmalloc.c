@@ -1199,7 +1199,7 @@ static void span_unidle(heap *h, span *s) {
     }
 }
 
-static void queue_first_set(heap *h, unsigned c, span *s) {
+static NOINLINE void queue_first_set(heap *h, unsigned c, span *s) {
     if (s != &empty_span) span_unidle(h, s);
     h->current[c] = s;
     for (uint32_t g = c ? class_granules(c - 1) + 1 : 0, last = class_granules(c); g <= last; g++)
@@ -1973,11 +1973,13 @@ static NOINLINE void block_free_locked(pages *pg, uptr p, enum op op) {
  * slot of the span before that shares the page, misuse, a live slot
  * whose bytes happen to look like a freed one's, or a slot whose span the
  * map, read without the lock, did not show yet. */
-static NOINLINE void free_locked(heap *h, uptr p, enum op op) {
+static NOINLINE void free_locked(heap *h, uptr p, enum op op, const span *seen) {
     pages *pg = h->pages;
     if (!p) return;                   /* free(NULL): nothing to do, and no lock */
     pages_lock(pg);
-    span *s = span_holding(pg, p);
+    /* Map entry 0 (the zero span) says no span touches p's page: an entry
+     * that names a span is in place before any of its slots is handed out. */
+    span *s = (uptr)seen == pg->payloads ? 0 : span_holding(pg, p);
     if (!s) block_free(pg, p, op);
     else if (slot_classify(h, s, p, op)) slot_release(h, s, p);
     pages_unlock(pg);
@@ -2036,7 +2038,7 @@ void lm_free(void *ptr) {
         if (LIKELY(span_is_local(h, s))) slot_push(h, s, p);
         else slot_free_remote(pg, s, p);
     } else {
-        free_locked(h, p, OP_FREE);
+        free_locked(h, p, OP_FREE, s);
     }
 }
 
@@ -2336,11 +2338,13 @@ void lm_free_aligned_sized(void *ptr, size_t alignment, size_t size) {
 }
 
 void *lm_calloc(size_t count, size_t size) {
-    /* A division, not __builtin_mul_overflow: on wasm64 that needs a 128-bit
-     * multiply from a runtime library a freestanding module lacks. An
-     * overflowing product asks for more than any heap holds: malloc refuses
-     * it and counts the failure. */
-    size_t total = size && count > MAX_REQUEST / size ? SIZE_MAX : count * size;
+    /* Factors both under half the bits cannot overflow; else a division,
+     * not __builtin_mul_overflow: on wasm64 that needs a 128-bit multiply
+     * from a runtime library a freestanding module lacks. An overflowing
+     * product asks for more than any heap holds: malloc refuses it and
+     * counts the failure. */
+    size_t total = count * size;
+    if ((count | size) >> (sizeof(size_t) * 4) && size && count > MAX_REQUEST / size) total = SIZE_MAX;
     if (!LM_SECURE && total > SMALL_MAX) {
         void *p = block_alloc(heap_here(), total, 1);
         return LM_TOOL_HOOKS ? tool_handed_out(p, 1) : p;
