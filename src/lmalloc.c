@@ -1135,12 +1135,13 @@ static inline span *span_of_page(pages *pg, uptr page) {
     return ref ? span_at(pg, ref) : 0;
 }
 
-/* The span whose slot area may hold p, from the map without the lock: the
- * span p's page names, or the one the page before names if p lies below
- * that one's slot 0 (a span that ends in a page where another starts);
- * a span that holds no slot if neither (ref 0: see no_span_make). With threads the entry
- * may be old (see heap_adopt): whatever it leads to is tested before it is
- * trusted, and a miss looks again under the lock. An entry is read with
+/* The span whose slot area may hold p, from the map without the lock
+ * (and its slot 0 in *slot0): the span p's page names, or the one the
+ * page before names if p lies below that one's slot 0 (a span that ends
+ * in a page where another starts); a span that holds no slot if neither
+ * (ref 0: see no_span_make). With threads the entry may be old (see
+ * heap_adopt): whatever it leads to is tested before it is trusted, and a
+ * miss looks again under the lock. An entry is read with
  * acquire, so the descriptor it names is seen as its maker wrote it (a
  * plain load on x86; wasm atomics are all sequentially consistent). */
 static inline span *span_lookup(pages *pg, uptr p, uptr *slot0) {
@@ -1750,10 +1751,12 @@ static NOINLINE void *small_slow(heap *h, uptr size) {
     }
 }
 
-/* A block for a request above SMALL_MAX, zeroed if `zero`, or 0 (counted).
- * Whether its memory still holds the zeros it was grown with is decided
- * under the lock; the clearing is done outside it. */
-static NOINLINE void *block_alloc(heap *h, uptr size, int zero) {
+/* A block for a request above SMALL_MAX, zeroed with BLOCK_ZERO, or 0
+ * (counted as failed, unless BLOCK_TRY: the caller has a smaller request
+ * to fall back on). Whether its memory still holds the zeros it was grown
+ * with is decided under the lock; the clearing is done outside it. */
+enum { BLOCK_ZERO = 1, BLOCK_TRY = 2 };
+static NOINLINE void *block_alloc(heap *h, uptr size, int how) {
     pages *pg = h->pages;
     uptr b = 0, fresh = 0;
     pages_lock(pg);
@@ -1767,10 +1770,10 @@ static NOINLINE void *block_alloc(heap *h, uptr size, int zero) {
          * known to be zero. */
         fresh = grows == pg->grow_calls ? untouched : pg->grown_from;
     }
-    if (!b) pg->failed_allocs++;
+    if (!b && !(how & BLOCK_TRY)) pg->failed_allocs++;
     pages_unlock(pg);
     if (!b) return 0;
-    if (zero && !(LM_GROWN_MEMORY_ZEROED && b >= fresh)) __builtin_memset((void *)(b + HEADER), 0, size);
+    if ((how & BLOCK_ZERO) && !(LM_GROWN_MEMORY_ZEROED && b >= fresh)) __builtin_memset((void *)(b + HEADER), 0, size);
     return (void *)(b + HEADER);
 }
 
@@ -2346,7 +2349,7 @@ void *lm_calloc(size_t count, size_t size) {
     size_t total = count * size;
     if ((count | size) >> (sizeof(size_t) * 4) && size && count > MAX_REQUEST / size) total = SIZE_MAX;
     if (!LM_SECURE && total > SMALL_MAX) {
-        void *p = block_alloc(heap_here(), total, 1);
+        void *p = block_alloc(heap_here(), total, BLOCK_ZERO);
         return LM_TOOL_HOOKS ? tool_handed_out(p, 1) : p;
     }
     /* Slots are written when their span puts them on its free list. */
@@ -2373,7 +2376,7 @@ static int block_resize(pages *pg, uptr b, uptr size) {
         /* Shrink in place, unless the block keeps under a quarter of
          * itself or fits a slot: then the few bytes move, so they do not
          * pin a big hole. Up to an eighth stays: the room a growing block
-         * was given (see lm_realloc). */
+         * was given (see realloc_move). */
         if (size <= SMALL_MAX || want < have / 4) return 0;
         if (have - want > have / 8) block_shrink(pg, b, want);
         return 1;
@@ -2413,7 +2416,11 @@ static NOINLINE void *realloc_move(heap *h, uptr p, uptr size, uptr have_bytes, 
      * so one grown a little at a time moves once per eighth (as a slot
      * moves once per class), not at every call. */
     uptr roomy = have_bytes + have_bytes / 8;
-    void *moved = size > have_bytes && size < roomy && size > SMALL_MAX ? lm_malloc(roomy) : 0;
+    void *moved = 0;
+    if (size > have_bytes && size < roomy && size > SMALL_MAX) {
+        moved = block_alloc(h, roomy, BLOCK_TRY);
+        if (LM_TOOL_HOOKS) moved = tool_handed_out(moved, 0);
+    }
     if (!moved) moved = lm_malloc(size);
     if (!moved) {
         if (size > have_bytes) return 0;
