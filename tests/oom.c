@@ -2,7 +2,9 @@
  * MAX_MEMORY in tests/CMakeLists.txt: wasm --max-memory, native
  * LMALLOC_HEAP_MAX). Allocates until NULL at several sizes, checks every
  * failure is counted and harmless, frees half, allocates again, and checks
- * every surviving block kept its bytes.
+ * every surviving block kept its bytes. At the limit, a realloc that only
+ * the exact size fits (not the room realloc first asks for) succeeds and
+ * counts no failure.
  *
  * The live blocks form a chain through the heap itself (each block starts
  * with a link to the previous one), so the test needs no table: a static
@@ -164,5 +166,45 @@ int main(int argc, char **argv)
         lm_free(big);
     }
     CHECK_EQ(tl_stats().footprint, empty.footprint);   /* no growth was needed */
+
+    /* realloc of a block that must move to grow asks for an eighth more
+     * first; when only the exact size fits, it takes that, and counts no
+     * failure. The heap is filled to the limit with blocks of 64 KiB and
+     * of 1/16 more, in turn; one of the larger goes, and a 64 KiB block
+     * followed by a live one grows by 64 bytes: it fits only that hole
+     * (the header before a block is 8 bytes). */
+    enum { FILL_MAX = 1024 };
+    static char *fill_blocks[FILL_MAX];
+    size_t small_size = 65536, large_size = small_size + small_size / 16;
+    int filled = 0;
+    while (filled < FILL_MAX && (fill_blocks[filled] = lm_malloc(filled % 2 ? large_size : small_size)))
+        filled++;
+    REQUIRE(filled >= 8 && filled < FILL_MAX);
+    int hole_at = filled / 2 | 1, a_at = 0;
+    lm_free(fill_blocks[hole_at]);
+    /* A 64 KiB block whose successor is the next block of the fill (live):
+     * one of the first few filled the holes the heap had, and has room
+     * after it. */
+    for (int i = 2; i + 1 < filled && !a_at; i += 2)
+        if (i + 1 != hole_at && fill_blocks[i] + lm_usable_size(fill_blocks[i]) + 8 == fill_blocks[i + 1])
+            a_at = i;
+    REQUIRE(a_at != 0);
+    char *a = fill_blocks[a_at];
+    tl_fill_pattern(a, small_size, 2);
+    uint64_t failed_now = tl_stats().failed_allocs;
+    char *grown = lm_realloc(a, small_size + 64);
+    tl_printf("  %d blocks to the limit; realloc of one by 64 bytes: %s, %llu failure(s) counted\n",
+              filled, grown == NULL ? "NULL" : grown == a ? "in place" : "moved",
+              (unsigned long long)(tl_stats().failed_allocs - failed_now));
+    CHECK(grown != NULL && grown != a);
+    CHECK_EQ(tl_stats().failed_allocs, failed_now);
+    if (grown != NULL) {
+        CHECK_PATTERN(grown, small_size, 2);
+        fill_blocks[a_at] = grown;
+    }
+    for (int i = 0; i < filled; i++)
+        if (i != hole_at)
+            lm_free(fill_blocks[i]);
+    CHECK_EQ(lm_check(), 0);
     return tl_finish();
 }
