@@ -1834,7 +1834,7 @@ static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
         ATOMIC_STORE((word *)p, head, RELAXED);
         ATOMIC_STORE((word *)p + 1, head ^ key, RELAXED);
         desired = index | (uint64_t)(state == REMOTE_NOTIFY ? REMOTE_NOTIFIED : state) << 32 |
-                  ((old >> 34) + 1) << 34;
+                  (uint64_t)(REMOTE_COUNT(old) + 1) << 34;
     } while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
     if (REMOTE_STATE(old) != REMOTE_NOTIFY) return;
@@ -2047,17 +2047,26 @@ void lm_free(void *ptr) {
 
 /* Classifies ptr for a call that is not free: 1 and *s set for a live
  * slot, 1 and *s == 0 for a live block, 0 if it was reported. */
+static int pointer_live_locked(heap *h, uptr p, span **s, enum op op);
+
 static NOINLINE int pointer_live(heap *h, uptr p, span **s, enum op op) {
     pages *pg = h->pages;
     uptr slot0;
     *s = span_lookup(pg, p, &slot0);
     if (slot_plainly_live(pg, *s, slot0, p)) return 1;
-    int live;
     pages_lock(pg);
-    if ((*s = span_holding(pg, p))) live = slot_classify(h, *s, p, op);
-    else if (!(live = block_is_live(pg, p - HEADER))) pointer_rejected(pg, p, op);
+    int live = pointer_live_locked(h, p, s, op);
     pages_unlock(pg);
     return live;
+}
+
+/* pointer_live's answer under the lock, for any pointer. */
+static int pointer_live_locked(heap *h, uptr p, span **s, enum op op) {
+    pages *pg = h->pages;
+    if ((*s = span_holding(pg, p))) return slot_classify(h, *s, p, op);
+    if (block_is_live(pg, p - HEADER)) return 1;
+    pointer_rejected(pg, p, op);
+    return 0;
 }
 
 /* The class an aligned request of `size` bytes gets a slot of: slot 0 is
@@ -2448,19 +2457,14 @@ static inline int slot_keeps(uptr have_bytes, uptr size) {
 static NOINLINE void *realloc_locked(heap *h, uptr p, uptr size) {
     pages *pg = h->pages;
     uptr have_bytes;
+    span *s;
     pages_lock(pg);
-    span *s = span_holding(pg, p);
-    if (s) {
-        int live = slot_classify(h, s, p, OP_REALLOC);
+    int live = pointer_live_locked(h, p, &s, OP_REALLOC);
+    if (!live || s) {
         pages_unlock(pg);
-        if (!live) return 0;
+        if (!live) return 0;      /* reported */
         have_bytes = class_bytes(s->sizeclass);
         return slot_keeps(have_bytes, size) ? (void *)p : realloc_move(h, p, size, have_bytes, s);
-    }
-    if (!block_is_live(pg, p - HEADER)) {
-        pointer_rejected(pg, p, OP_REALLOC);
-        pages_unlock(pg);
-        return 0;
     }
     have_bytes = block_usable(block_granules(p - HEADER));
     int stayed = size && size <= MAX_REQUEST && block_resize(pg, p - HEADER, size);
