@@ -541,9 +541,36 @@ static inline heap *heap_here(void) { return &default_heap; }
  * its thread. The lock is a futex (three states: free, held, held with
  * sleepers) that its holder may take again (lock_depth), so the page
  * layer's functions can call each other freely. */
-#if LM_THREADS
+#if LM_TARGET_LAGGING_BOUNDS
+/* Each thread checks atomic accesses (and with LM_TARGET_LAGGING_BOUNDS 2,
+ * all accesses) against its own record of memory's size, which learns of
+ * other threads' growth late (targets/target.h): an atomic access to a
+ * descriptor or map another thread just placed in new memory would trap.
+ * So a thread first makes sure it has seen memory up to the address
+ * (SEEN_UP_TO: one compare, and rarely the target's catch-up). Loads are
+ * plain (volatile) ones, which also orders what they need: every acquire
+ * load here leads by address to what it guards (map entry to descriptor,
+ * list head to slot), and the engines do not reorder such loads. Stores and
+ * read-modify-writes stay atomic (ATOMIC_AT). What the lock guards lies
+ * below pg->end, seen when the lock is taken (pages_lock). */
+static THREAD_LOCAL uptr memory_seen_end;
+static NOINLINE void memory_catch_up(void) { memory_seen_end = lm_target_memory_catch_up(); }
+#define SEEN_UP_TO(p) (UNLIKELY((uptr)(p) >= memory_seen_end) ? memory_catch_up() : (void)0)
+#define ATOMIC_AT(p) (SEEN_UP_TO(p), (p))
+#if LM_TARGET_LAGGING_BOUNDS > 1
+#define PLAIN_AT(p) ATOMIC_AT(p)
+#else
+#define PLAIN_AT(p) (p)
+#endif
+#define ATOMIC_LOAD(p, order) (*(volatile __typeof__(*(p)) *)PLAIN_AT(p))
+#define ATOMIC_STORE(p, v, order) __atomic_store_n(ATOMIC_AT(p), (v), __ATOMIC_##order)
+#elif LM_THREADS
+#define ATOMIC_AT(p) (p)
+#define PLAIN_AT(p) (p)
 #define ATOMIC_LOAD(p, order) __atomic_load_n((p), __ATOMIC_##order)
 #define ATOMIC_STORE(p, v, order) __atomic_store_n((p), (v), __ATOMIC_##order)
+#endif
+#if LM_THREADS
 
 static NOINLINE void pages_lock_wait(pages *pg) {
     while (__atomic_exchange_n(&pg->lock, 2, __ATOMIC_ACQUIRE) != 0) lm_target_wait(&pg->lock, 2);
@@ -554,6 +581,9 @@ static inline void pages_lock(pages *pg) {
     if (lock_depth++) return;
     if (!__atomic_compare_exchange_n(&pg->lock, &unheld, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         pages_lock_wait(pg);
+#if LM_TARGET_LAGGING_BOUNDS > 1
+    if (pg->end) SEEN_UP_TO(pg->end - 1);
+#endif
 }
 
 static inline void pages_unlock(pages *pg) {
@@ -561,6 +591,7 @@ static inline void pages_unlock(pages *pg) {
     if (__atomic_exchange_n(&pg->lock, 0, __ATOMIC_RELEASE) == 2) lm_target_wake(&pg->lock);
 }
 #else
+#define PLAIN_AT(p) (p)
 #define ATOMIC_LOAD(p, order) (*(p))
 #define ATOMIC_STORE(p, v, order) (*(p) = (v))
 static inline void pages_lock(pages *pg) { (void)pg; }
@@ -1143,16 +1174,18 @@ static inline span *span_of_page(pages *pg, uptr page) {
  * heap_adopt): whatever it leads to is tested before it is trusted, and a
  * miss looks again under the lock. An entry is read with
  * acquire, so the descriptor it names is seen as its maker wrote it (a
- * plain load on x86; wasm atomics are all sequentially consistent). */
+ * plain load on x86; on threaded wasm a plain load too, see ATOMIC_LOAD). */
 static inline span *span_lookup(pages *pg, uptr p, uptr *slot0) {
     uptr payloads = pg->payloads, page = page_of(pg, p);   /* fixed once the heap began */
     word *map = ATOMIC_LOAD(&pg->map, ACQUIRE);
-    uint32_t ref = LIKELY(page < map[-1]) ? ATOMIC_LOAD(&map[page], ACQUIRE) : 0;
+    uint32_t ref = LIKELY(page < *PLAIN_AT(&map[-1])) ? ATOMIC_LOAD(&map[page], ACQUIRE) : 0;
     span *s = (span *)(payloads + block_bytes(ref));
+    (void)PLAIN_AT((char *)(s + 1) - 1);     /* fields the callers read plainly */
     uptr first = ATOMIC_LOAD(&s->slot0, RELAXED);
     if (UNLIKELY(p < first) && page) {
         ref = ATOMIC_LOAD(&map[page - 1], ACQUIRE);
         s = (span *)(payloads + block_bytes(ref));
+        (void)PLAIN_AT((char *)(s + 1) - 1);
         first = ATOMIC_LOAD(&s->slot0, RELAXED);
     }
     /* Memcheck would see no_span_make's reads of a header (see there). */
@@ -1343,7 +1376,7 @@ static int span_park(span *s) {
     uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED);
     if ((uint32_t)old) return 0;
     if (REMOTE_STATE(old) != REMOTE_QUIET) return 1;   /* told already, or on the pending stack */
-    return __atomic_compare_exchange_n(&s->remote, &old, (uint64_t)REMOTE_NOTIFY << 32, 0,
+    return __atomic_compare_exchange_n(ATOMIC_AT(&s->remote), &old, (uint64_t)REMOTE_NOTIFY << 32, 0,
                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
@@ -1476,7 +1509,7 @@ static NOINLINE void span_collect(heap *h, span *s, int from_pending) {
      * free that pushes s again (after span_park's exchange, which carries
      * this one's release on) acquires it before it writes pending_next. */
     do desired = from_pending ? (uint64_t)REMOTE_QUIET << 32 : old & (uint64_t)3u << 32;
-    while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    while (!__atomic_compare_exchange_n(ATOMIC_AT(&s->remote), &old, desired, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     uint32_t head = (uint32_t)old, count = 0, key = pg->key;
     if (!s->free && REMOTE_COUNT(old) <= s->used) {
         s->free = head;
@@ -1508,7 +1541,7 @@ static NOINLINE void span_collect(heap *h, span *s, int from_pending) {
  * Each gets its slots back and rejoins its queue (or empties). */
 static NOINLINE void heap_take_pending(heap *h) {
     pages *pg = h->pages;
-    uint32_t ref = __atomic_exchange_n(&h->pending, 0, __ATOMIC_ACQUIRE);
+    uint32_t ref = __atomic_exchange_n(ATOMIC_AT(&h->pending), 0, __ATOMIC_ACQUIRE);
     while (ref) {
         span *s = span_at(pg, ref);
         ref = s->pending_next;
@@ -1835,13 +1868,13 @@ static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
         ATOMIC_STORE((word *)p + 1, head ^ key, RELAXED);
         desired = index | (uint64_t)(state == REMOTE_NOTIFY ? REMOTE_NOTIFIED : state) << 32 |
                   (uint64_t)(REMOTE_COUNT(old) + 1) << 34;
-    } while (!__atomic_compare_exchange_n(&s->remote, &old, desired, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    } while (!__atomic_compare_exchange_n(ATOMIC_AT(&s->remote), &old, desired, 1, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
     if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
     if (REMOTE_STATE(old) != REMOTE_NOTIFY) return;
     heap *owner = (heap *)payload_at(pg, ATOMIC_LOAD(&s->owner, RELAXED));
     uint32_t ref = span_ref(pg, s), top = ATOMIC_LOAD(&owner->pending, RELAXED);
     do s->pending_next = top;
-    while (!__atomic_compare_exchange_n(&owner->pending, &top, ref, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+    while (!__atomic_compare_exchange_n(ATOMIC_AT(&owner->pending), &top, ref, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 #else
 static void slot_free_remote(pages *pg, span *s, uptr p) { (void)pg, (void)s, (void)p; }

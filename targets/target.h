@@ -15,6 +15,15 @@
  *   LM_THREADS             1 if several threads share the heap: each gets a
  *                          heap of its own, the page layer takes a lock.
  *                          Default: 1, but on wasm built without atomics.
+ *   LM_TARGET_LAGGING_BOUNDS 1 if each thread checks atomic accesses against
+ *                          its own record of memory's size, which learns of
+ *                          another thread's growth only later (V8 brings it
+ *                          up to date at the thread's next stack check; until
+ *                          then an access to the new memory traps). 2 if it
+ *                          checks every access that way. Default, with
+ *                          threads: 1 on wasm32 (plain accesses are left to
+ *                          guard pages), 2 on wasm64 (node 20's Memory64
+ *                          checks them all; Node 24's only atomics); else 0.
  *
  * Memory is one contiguous range that only grows upward, in whole pages of
  * LM_TARGET_PAGE_SIZE bytes, never shrinks and never moves: exactly what
@@ -41,6 +50,16 @@
 #define LM_THREADS 0
 #else
 #define LM_THREADS 1
+#endif
+#endif
+
+#ifndef LM_TARGET_LAGGING_BOUNDS
+#if LM_THREADS && defined(__wasm64__)
+#define LM_TARGET_LAGGING_BOUNDS 2
+#elif LM_THREADS && defined(__wasm__)
+#define LM_TARGET_LAGGING_BOUNDS 1
+#else
+#define LM_TARGET_LAGGING_BOUNDS 0
 #endif
 #endif
 
@@ -82,6 +101,13 @@ int lm_target_random(void *out, size_t bytes);
  * sleep (a browser's main thread) spins instead. */
 void lm_target_wait(uint32_t *word, uint32_t expected);
 void lm_target_wake(uint32_t *word);
+
+#if LM_TARGET_LAGGING_BOUNDS
+/* Brings this thread's record of memory's size up to date with every
+ * growth so far, by any thread, and returns the end of memory: after it,
+ * accesses below that end do not trap. Wasm: memory.grow(0). */
+uintptr_t lm_target_memory_catch_up(void);
+#endif
 
 /* Called once, at the heap's first use: `prepare` runs before fork(),
  * `parent` and `child` after it in each process (so the child can

@@ -24,6 +24,11 @@
  *   is reported once (policy continue), no slot is handed out twice nor the
  *   damaged one at all, a live slot beside them keeps its bytes, and the
  *   heap checks clean once all are freed.
+ * grown-elsewhere: a thread waits, spinning, while this one grows memory
+ *   a hundredfold (the page map moves into the new memory) and fills slots
+ *   there; the waiting thread then frees them and allocates. On wasm each
+ *   worker's engine learns of another worker's memory.grow late, and checks
+ *   atomic accesses against what it knows: the allocator must not trap.
  */
 #include "testlib.h"
 
@@ -311,6 +316,55 @@ static int written_remote(void)
     return tl_finish();
 }
 
+#define GROWN_BLOCKS 400
+#define GROWN_BLOCK_SIZE (160 << 10)
+#define GROWN_SLOTS 64
+static void *grown_slots[GROWN_SLOTS];
+static int grown_state;          /* 1: the other thread spins; 2: slots are ready */
+
+static void grown_free_run(void *arg)
+{
+    (void)arg;
+    __atomic_store_n(&grown_state, 1, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&grown_state, __ATOMIC_ACQUIRE) != 2)
+        ;
+    for (int i = 0; i < GROWN_SLOTS; i++)
+        lm_free(grown_slots[i]);
+    for (int i = 0; i < GROWN_SLOTS; i++) {
+        grown_slots[i] = lm_malloc(24);
+        REQUIRE(grown_slots[i] != NULL);
+    }
+}
+
+static int grown_elsewhere(void)
+{
+    static void *blocks[GROWN_BLOCKS];
+    uint64_t footprint = tl_stats().footprint;
+    int handle = lm_host_thread_start(grown_free_run, NULL);
+    REQUIRE(handle >= 0);
+    while (__atomic_load_n(&grown_state, __ATOMIC_ACQUIRE) != 1)
+        ;
+    for (int i = 0; i < GROWN_BLOCKS; i++) {
+        blocks[i] = lm_malloc(GROWN_BLOCK_SIZE);
+        REQUIRE(blocks[i] != NULL);
+    }
+    for (int i = 0; i < GROWN_SLOTS; i++) {
+        grown_slots[i] = lm_malloc(16 + 16 * (size_t)i);
+        REQUIRE(grown_slots[i] != NULL);
+    }
+    tl_printf("  footprint %llu KiB, then %llu KiB while the other thread waited\n",
+              (unsigned long long)(footprint >> 10), (unsigned long long)(tl_stats().footprint >> 10));
+    __atomic_store_n(&grown_state, 2, __ATOMIC_RELEASE);
+    lm_host_thread_join(handle);
+    for (int i = 0; i < GROWN_SLOTS; i++)
+        lm_free(grown_slots[i]);
+    for (int i = 0; i < GROWN_BLOCKS; i++)
+        lm_free(blocks[i]);
+    CHECK(tl_stats().footprint > 50 * footprint);
+    CHECK_EQ(lm_check(), 0);
+    return tl_finish();
+}
+
 int main(int argc, char **argv)
 {
     tl_begin("threads");
@@ -342,6 +396,8 @@ int main(int argc, char **argv)
 
     if (mode != NULL && tl_streq(mode, "written-remote"))
         return written_remote();
+    if (mode != NULL && tl_streq(mode, "grown-elsewhere"))
+        return grown_elsewhere();
     REQUIRE(mode == NULL || tl_streq(mode, "churn"));
     uint64_t received = round_run(churn_run, count, ops, seed);
     lm_stats_t first = tl_stats();

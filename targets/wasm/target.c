@@ -95,6 +95,14 @@ void lm_target_wake(uint32_t *word)
     __builtin_wasm_memory_atomic_notify((int32_t *)word, 1);
 }
 
+/* memory.grow(0) goes to the engine, which then refreshes this instance's
+ * record of the memory's size (V8: what a stack check would have done). */
+uintptr_t lm_target_memory_catch_up(void)
+{
+    __builtin_wasm_memory_grow(0, 0);
+    return memory_end();
+}
+
 void lm_target_on_fork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
     (void)prepare, (void)parent, (void)child;   /* no fork in wasm */
