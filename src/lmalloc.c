@@ -576,7 +576,7 @@ static NOINLINE void pages_lock_wait(pages *pg) {
     while (__atomic_exchange_n(&pg->lock, 2, __ATOMIC_ACQUIRE) != 0) lm_target_wait(&pg->lock, 2);
 }
 
-static inline void pages_lock(pages *pg) {
+static NOINLINE void pages_lock(pages *pg) {
     uint32_t unheld = 0;
     if (lock_depth++) return;
     if (!__atomic_compare_exchange_n(&pg->lock, &unheld, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
@@ -586,7 +586,7 @@ static inline void pages_lock(pages *pg) {
 #endif
 }
 
-static inline void pages_unlock(pages *pg) {
+static NOINLINE void pages_unlock(pages *pg) {
     if (--lock_depth) return;
     if (__atomic_exchange_n(&pg->lock, 0, __ATOMIC_RELEASE) == 2) lm_target_wake(&pg->lock);
 }
@@ -594,8 +594,8 @@ static inline void pages_unlock(pages *pg) {
 #define PLAIN_AT(p) (p)
 #define ATOMIC_LOAD(p, order) (*(p))
 #define ATOMIC_STORE(p, v, order) (*(p) = (v))
-static inline void pages_lock(pages *pg) { (void)pg; }
-static inline void pages_unlock(pages *pg) { (void)pg; }
+static NOINLINE void pages_lock(pages *pg) { (void)pg; }
+static NOINLINE void pages_unlock(pages *pg) { (void)pg; }
 #endif
 
 static inline uptr block_at(pages *pg, uint32_t index) { return pg->origin + block_bytes(index); }
