@@ -550,9 +550,11 @@ static inline heap *heap_here(void) { return &default_heap; }
  * (SEEN_UP_TO: one compare, and rarely the target's catch-up). Loads are
  * plain (volatile) ones, which also orders what they need: every acquire
  * load here leads by address to what it guards (map entry to descriptor,
- * list head to slot), and the engines do not reorder such loads. Stores and
- * read-modify-writes stay atomic (ATOMIC_AT). What the lock guards lies
- * below pg->end, seen when the lock is taken (pages_lock). */
+ * list head to slot), and the engines do not reorder such loads.
+ * Read-modify-writes, and stores to another heap's memory, stay atomic and
+ * check first (ATOMIC_AT). What the lock guards lies below pg->end, seen
+ * when the lock is taken (pages_lock): so the stores made under it, or to
+ * spans this thread's heap took under it, need no check. */
 static THREAD_LOCAL uptr memory_seen_end;
 static NOINLINE void memory_catch_up(void) { memory_seen_end = lm_target_memory_catch_up(); }
 #define SEEN_UP_TO(p) (UNLIKELY((uptr)(p) >= memory_seen_end) ? memory_catch_up() : (void)0)
@@ -563,7 +565,7 @@ static NOINLINE void memory_catch_up(void) { memory_seen_end = lm_target_memory_
 #define PLAIN_AT(p) (p)
 #endif
 #define ATOMIC_LOAD(p, order) (*(volatile __typeof__(*(p)) *)PLAIN_AT(p))
-#define ATOMIC_STORE(p, v, order) __atomic_store_n(ATOMIC_AT(p), (v), __ATOMIC_##order)
+#define ATOMIC_STORE(p, v, order) __atomic_store_n((p), (v), __ATOMIC_##order)
 #elif LM_THREADS
 #define ATOMIC_AT(p) (p)
 #define PLAIN_AT(p) (p)
@@ -581,7 +583,7 @@ static NOINLINE void pages_lock(pages *pg) {
     if (lock_depth++) return;
     if (!__atomic_compare_exchange_n(&pg->lock, &unheld, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         pages_lock_wait(pg);
-#if LM_TARGET_LAGGING_BOUNDS > 1
+#if LM_TARGET_LAGGING_BOUNDS
     if (pg->end) SEEN_UP_TO(pg->end - 1);
 #endif
 }
@@ -1860,6 +1862,7 @@ static inline int span_is_local(heap *h, const span *s) {
 static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
     uint32_t index = slot_index(pg, p), key = pg->key;
     uint64_t old = ATOMIC_LOAD(&s->remote, RELAXED), desired;
+    (void)ATOMIC_AT((word *)p + 1);   /* the slot is another heap's: both words below */
     if (LM_TOOL_HOOKS) tool_freelike(p), tool_metadata(p, 2 * sizeof(word));
     /* Acquire too: pending_next is written below (see span_collect). */
     do {
