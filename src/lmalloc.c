@@ -596,8 +596,8 @@ static NOINLINE void pages_unlock(pages *pg) {
 #define PLAIN_AT(p) (p)
 #define ATOMIC_LOAD(p, order) (*(p))
 #define ATOMIC_STORE(p, v, order) (*(p) = (v))
-static NOINLINE void pages_lock(pages *pg) { (void)pg; }
-static NOINLINE void pages_unlock(pages *pg) { (void)pg; }
+static inline void pages_lock(pages *pg) { (void)pg; }
+static inline void pages_unlock(pages *pg) { (void)pg; }
 #endif
 
 static inline uptr block_at(pages *pg, uint32_t index) { return pg->origin + block_bytes(index); }
