@@ -534,46 +534,58 @@ static heap default_heap = HEAP_EMPTY;
 static inline heap *heap_here(void) { return &default_heap; }
 #endif
 
+/* ===== Threads: shared fields, and memory another thread grew =========== */
+
+/* Fields other threads read without the lock (the map, descriptors, remote
+ * lists) are read with ATOMIC_LOAD and written with ATOMIC_STORE.
+ *
+ * With LM_TARGET_LAGGING_BOUNDS, each thread checks atomic accesses (at 2,
+ * all accesses) against its own record of memory's size, which learns of
+ * other threads' growth late (targets/target.h): an atomic access to a
+ * descriptor or map another thread just placed in new memory would trap.
+ * So ATOMIC_LOAD is a plain (volatile) load, which still orders what it
+ * must: every acquire load here leads by address to what it guards (map
+ * entry to descriptor, list head to slot), and engines keep such loads in
+ * order. Read-modify-writes, and stores into another heap's memory, first
+ * make sure this thread has seen memory up to their address (ATOMIC_AT:
+ * one compare, and rarely the target's catch-up); at 2, so do the
+ * lock-free readers, once per object (READ_AT, see span_lookup). What the
+ * lock guards lies below pg->end, seen when the lock is taken: stores
+ * under it, or into spans this thread's heap took under it, need no check. */
+#if LM_TARGET_LAGGING_BOUNDS
+static THREAD_LOCAL uptr memory_seen_end;
+static NOINLINE void memory_catch_up(void) { memory_seen_end = lm_target_memory_catch_up(); }
+#define SEEN_UP_TO(p) (UNLIKELY((uptr)(p) >= memory_seen_end) ? memory_catch_up() : (void)0)
+#define ATOMIC_AT(p) (SEEN_UP_TO(p), (p))
+#define ATOMIC_LOAD(p, order) (*(volatile __typeof__(*(p)) *)(p))
+#else
+#define ATOMIC_AT(p) (p)
+#if LM_THREADS
+#define ATOMIC_LOAD(p, order) __atomic_load_n((p), __ATOMIC_##order)
+#else
+#define ATOMIC_LOAD(p, order) (*(p))
+#endif
+#endif
+#if LM_TARGET_LAGGING_BOUNDS > 1
+#define READ_AT(p) SEEN_UP_TO(p)
+#else
+#define READ_AT(p) ((void)0)
+#endif
+#if LM_THREADS
+#define ATOMIC_STORE(p, v, order) __atomic_store_n((p), (v), __ATOMIC_##order)
+#else
+#define ATOMIC_STORE(p, v, order) (*(p) = (v))
+#endif
+
 /* ===== Threads: the page layer's lock ===================================== */
 
 /* With LM_THREADS, the page layer (blocks, descriptors, the map, growth)
  * is shared and taken under one lock; a heap's spans and queues belong to
  * its thread. The lock is a futex (three states: free, held, held with
  * sleepers) that its holder may take again (lock_depth), so the page
- * layer's functions can call each other freely. */
-#if LM_TARGET_LAGGING_BOUNDS
-/* Each thread checks atomic accesses (and with LM_TARGET_LAGGING_BOUNDS 2,
- * all accesses) against its own record of memory's size, which learns of
- * other threads' growth late (targets/target.h): an atomic access to a
- * descriptor or map another thread just placed in new memory would trap.
- * So a thread first makes sure it has seen memory up to the address
- * (SEEN_UP_TO: one compare, and rarely the target's catch-up). Loads are
- * plain (volatile) ones, which also orders what they need: every acquire
- * load here leads by address to what it guards (map entry to descriptor,
- * list head to slot), and the engines do not reorder such loads.
- * Read-modify-writes, and stores to another heap's memory, stay atomic and
- * check first (ATOMIC_AT). What the lock guards lies below pg->end, seen
- * when the lock is taken (pages_lock): so the stores made under it, or to
- * spans this thread's heap took under it, need no check. */
-static THREAD_LOCAL uptr memory_seen_end;
-static NOINLINE void memory_catch_up(void) { memory_seen_end = lm_target_memory_catch_up(); }
-#define SEEN_UP_TO(p) (UNLIKELY((uptr)(p) >= memory_seen_end) ? memory_catch_up() : (void)0)
-#define ATOMIC_AT(p) (SEEN_UP_TO(p), (p))
-#if LM_TARGET_LAGGING_BOUNDS > 1
-#define PLAIN_AT(p) ATOMIC_AT(p)
-#else
-#define PLAIN_AT(p) (p)
-#endif
-#define ATOMIC_LOAD(p, order) (*(volatile __typeof__(*(p)) *)PLAIN_AT(p))
-#define ATOMIC_STORE(p, v, order) __atomic_store_n((p), (v), __ATOMIC_##order)
-#elif LM_THREADS
-#define ATOMIC_AT(p) (p)
-#define PLAIN_AT(p) (p)
-#define ATOMIC_LOAD(p, order) __atomic_load_n((p), __ATOMIC_##order)
-#define ATOMIC_STORE(p, v, order) __atomic_store_n((p), (v), __ATOMIC_##order)
-#endif
+ * layer's functions can call each other freely. Its holder has seen all
+ * memory up to pg->end (see above). */
 #if LM_THREADS
-
 static NOINLINE void pages_lock_wait(pages *pg) {
     while (__atomic_exchange_n(&pg->lock, 2, __ATOMIC_ACQUIRE) != 0) lm_target_wait(&pg->lock, 2);
 }
@@ -593,9 +605,6 @@ static NOINLINE void pages_unlock(pages *pg) {
     if (__atomic_exchange_n(&pg->lock, 0, __ATOMIC_RELEASE) == 2) lm_target_wake(&pg->lock);
 }
 #else
-#define PLAIN_AT(p) (p)
-#define ATOMIC_LOAD(p, order) (*(p))
-#define ATOMIC_STORE(p, v, order) (*(p) = (v))
 static inline void pages_lock(pages *pg) { (void)pg; }
 static inline void pages_unlock(pages *pg) { (void)pg; }
 #endif
@@ -1180,14 +1189,16 @@ static inline span *span_of_page(pages *pg, uptr page) {
 static inline span *span_lookup(pages *pg, uptr p, uptr *slot0) {
     uptr payloads = pg->payloads, page = page_of(pg, p);   /* fixed once the heap began */
     word *map = ATOMIC_LOAD(&pg->map, ACQUIRE);
-    uint32_t ref = LIKELY(page < *PLAIN_AT(&map[-1])) ? ATOMIC_LOAD(&map[page], ACQUIRE) : 0;
+    READ_AT(&map[page]);                    /* and map[-1], map[page - 1] below it */
+    READ_AT((word *)p + 1);                 /* the slot, which callers read once it checks out */
+    uint32_t ref = LIKELY(page < map[-1]) ? ATOMIC_LOAD(&map[page], ACQUIRE) : 0;
     span *s = (span *)(payloads + block_bytes(ref));
-    (void)PLAIN_AT((char *)(s + 1) - 1);     /* fields the callers read plainly */
+    READ_AT((char *)(s + 1) - 1);           /* the whole descriptor */
     uptr first = ATOMIC_LOAD(&s->slot0, RELAXED);
     if (UNLIKELY(p < first) && page) {
         ref = ATOMIC_LOAD(&map[page - 1], ACQUIRE);
         s = (span *)(payloads + block_bytes(ref));
-        (void)PLAIN_AT((char *)(s + 1) - 1);
+        READ_AT((char *)(s + 1) - 1);
         first = ATOMIC_LOAD(&s->slot0, RELAXED);
     }
     /* Memcheck would see no_span_make's reads of a header (see there). */
@@ -1875,7 +1886,7 @@ static NOINLINE void slot_free_remote(pages *pg, span *s, uptr p) {
     if (LM_TOOL_HOOKS) tool_poison(p, class_bytes(s->sizeclass));
     if (REMOTE_STATE(old) != REMOTE_NOTIFY) return;
     heap *owner = (heap *)payload_at(pg, ATOMIC_LOAD(&s->owner, RELAXED));
-    uint32_t ref = span_ref(pg, s), top = ATOMIC_LOAD(&owner->pending, RELAXED);
+    uint32_t ref = span_ref(pg, s), top = ATOMIC_LOAD(ATOMIC_AT(&owner->pending), RELAXED);
     do s->pending_next = top;
     while (!__atomic_compare_exchange_n(ATOMIC_AT(&owner->pending), &top, ref, 1, __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
