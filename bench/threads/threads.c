@@ -12,7 +12,9 @@
  *           previous thread had, so it frees blocks another thread allocated
  * prodcons  T/2 producers allocate (16 - 256 B) and pass every block through
  *           a ring to their consumer, which checks and frees it: every free
- *           is cross-thread (one thread: produce a batch, then consume it)
+ *           is cross-thread (one thread: produce a batch, then consume it);
+ *           the rings hold RING blocks in all, so at most as many are live
+ *           at any thread count
  *
  * Every block gets its first and last word written and checked before it is
  * freed. Threads start once per run; each timed pass starts them together
@@ -39,7 +41,8 @@
 #define CHURN_SLOTS 8192
 #define CHURN_OPS 400000          /* per pass, all threads together, at --scale=1 */
 #define LARSON_ROUNDS 8
-#define RING 1024                 /* blocks in flight from a producer to its consumer */
+#define RING 1024                 /* blocks in flight from producers to consumers, all pairs together */
+#define LINE 128                  /* what threads write apart (x86 prefetches lines in pairs) */
 #define MAX_REPETITIONS 15
 
 /* ----------------------------------------------------------- allocator -- */
@@ -103,14 +106,17 @@ static void block_drop(block b)
 typedef struct worker worker;
 typedef void (*workload_fn)(worker *self);
 
+/* Each side's index on a line of its own, and each worker's state: a
+ * line two threads write would time the harness, not the allocator. */
 typedef struct ring {
     block items[RING];
-    int32_t head;        /* consumer's */
-    int32_t tail;        /* producer's */
+    _Alignas(LINE) int32_t head;   /* consumer's */
+    _Alignas(LINE) int32_t tail;   /* producer's */
+    int32_t capacity;              /* RING / pairs: the same blocks in flight at any thread count */
 } ring;
 
 struct worker {
-    int index;
+    _Alignas(LINE) int index;
     int count;           /* threads in the run */
     uint64_t ops;        /* this thread's share of the pass */
     bench_rng rng;
@@ -174,9 +180,9 @@ static void ring_put(ring *r, block b)
 {
     int32_t tail = r->tail;
     int32_t head;
-    while (tail - (head = __atomic_load_n(&r->head, __ATOMIC_SEQ_CST)) == RING)
+    while (tail - (head = __atomic_load_n(&r->head, __ATOMIC_SEQ_CST)) == r->capacity)
         sync_wait(&r->head, head);
-    r->items[tail % RING] = b;
+    r->items[tail % r->capacity] = b;
     __atomic_store_n(&r->tail, tail + 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&r->head, __ATOMIC_SEQ_CST) == tail)
         sync_wake(&r->tail, 1);   /* it was empty: the consumer may sleep */
@@ -188,9 +194,9 @@ static block ring_take(ring *r)
     int32_t tail;
     while ((tail = __atomic_load_n(&r->tail, __ATOMIC_SEQ_CST)) == head)
         sync_wait(&r->tail, tail);
-    block b = r->items[head % RING];
+    block b = r->items[head % r->capacity];
     __atomic_store_n(&r->head, head + 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&r->tail, __ATOMIC_SEQ_CST) - head == RING)
+    if (__atomic_load_n(&r->tail, __ATOMIC_SEQ_CST) - head == r->capacity)
         sync_wake(&r->head, 1);   /* it was full: the producer may sleep */
     return b;
 }
@@ -320,6 +326,8 @@ int main(int argc, char **argv)
     bench_allocator_init();
     uint64_t total_ops = (uint64_t)(CHURN_OPS * scale);
     round_barrier.count = count;
+    for (int i = 0; i < MAX_THREADS / 2; i++)
+        rings[i].capacity = count > 1 ? RING / (count / 2) : RING;
     int handles[MAX_THREADS];
     for (int i = 0; i < count; i++) {
         workers[i] = (worker){ .index = i, .count = count, .ops = total_ops / (uint64_t)count };
