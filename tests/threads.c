@@ -25,7 +25,8 @@
  *   is reported once (policy continue), no slot is handed out twice nor the
  *   damaged one at all, a live slot beside them keeps its bytes, and the
  *   heap checks clean once all are freed.
- * emptied-remote: this thread (a producer) fills spans of 48 size classes,
+ * emptied-remote: this thread (a producer) fills spans of 48 sizes (16 B -
+ *   3.7 KiB; more than IDLE_LOCAL spans come back empty at once),
  *   another thread frees every block, and this thread's next malloc takes
  *   the spans back empty; the same blocks again fit the same memory (up to
  *   an eighth), and this thread then frees them itself: the heap checks
