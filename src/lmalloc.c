@@ -438,7 +438,10 @@ typedef struct span {
     uint32_t check;      /* keyed hash of the fields fixed at creation */
     uint32_t idle_stamp; /* when it last became IDLE (its entry in the heap's idle ring) */
     uint32_t pending_next; /* next span on its owner's pending stack (see slot_free_remote) */
-    uint32_t spare[LM_UPTR_BITS == 64 ? 1 : 3];
+    uint32_t table;      /* ref of its descriptor table (whose first entry counts those in use) */
+#if LM_UPTR_BITS == 32
+    uint32_t unused[2];
+#endif
     /* Slots other threads freed, changed together: the head of their list
      * (bits 0-31), whether the owner must be told (32-33: REMOTE_*), and
      * how many there are (34-63), so the owner takes them without a walk. */
@@ -1141,13 +1144,40 @@ static NOINLINE span *descriptor_take(heap *h) {
         table[0].next = pg->tables;
         pg->tables = span_ref(pg, table);
         for (unsigned i = TABLE_SPANS - 1; i > 0; i--) {
+            table[i].table = pg->tables;
             table[i].next = h->spare;
             h->spare = span_ref(pg, &table[i]);
         }
     }
     span *s = span_at(pg, h->spare);
     h->spare = s->next;
+    span_at(pg, s->table)->used++;
     return s;
+}
+
+/* Without threads, a table none of whose descriptors is in use goes back
+ * to the page layer: tables are made wherever a block is free, and kept,
+ * they would split the free space once everything around them was freed.
+ * (With threads tables stay, like old maps: a free on another thread may
+ * be reading a descriptor of a span given back a moment ago.) Its
+ * descriptors all lie on h's spare list (a span is given back by the heap
+ * that made it), and only h's idle ring may still name them (stale
+ * entries): those are cleared, so nothing reads the table's memory once
+ * it is a block again. */
+static COLD void table_release(heap *h, span *table) {
+    pages *pg = h->pages;
+    uint32_t first = span_ref(pg, table);
+    for (uint32_t *at = &h->spare; *at;) {
+        span *d = span_at(pg, *at);
+        if (d->table == first) *at = d->next;
+        else at = &d->next;
+    }
+    for (unsigned i = 0; i < IDLE_RING; i++)
+        if (h->idle_ring[i].ref - first < TABLE_SPANS * sizeof(span) / GRANULE) h->idle_ring[i].ref = 0;
+    uint32_t *at = &pg->tables;
+    while (*at != first) at = &span_at(pg, *at)->next;
+    *at = table->next;
+    block_release(pg, (uptr)table - HEADER);
 }
 
 static void descriptor_give_back(heap *h, span *s) {
@@ -1157,6 +1187,8 @@ static void descriptor_give_back(heap *h, span *s) {
     s->kind = SPAN_SPARE;
     s->next = h->spare;
     h->spare = span_ref(h->pages, s);
+    span *table = span_at(h->pages, s->table);
+    if (!--table->used && !LM_THREADS) table_release(h, table);
 }
 
 /* What a span's fixed fields hash to: a descriptor someone wrote over
@@ -1417,11 +1449,13 @@ static uint32_t span_merged_granules(pages *pg, const span *s) {
 
 /* The span of idle ring entry `at`, if it has been IDLE in h since the
  * entry was made; else 0 (it served again, or went back, and its
- * descriptor may be another span's, even another heap's, by now). */
+ * descriptor may be another span's, even another heap's, by now; ref 0:
+ * its table went back, see table_release). */
 static span *idle_entry_span(heap *h, unsigned at) {
-    span *s = span_at(h->pages, h->idle_ring[at].ref);
+    uint32_t ref = h->idle_ring[at].ref;
+    span *s = span_at(h->pages, ref);
     /* The owner first: another heap's thread may be changing the rest. */
-    return ATOMIC_LOAD(&s->owner, RELAXED) == h->id && s->kind == SPAN_SMALL && s->queued == IDLE &&
+    return ref && ATOMIC_LOAD(&s->owner, RELAXED) == h->id && s->kind == SPAN_SMALL && s->queued == IDLE &&
            s->idle_stamp == h->idle_ring[at].stamp ? s : 0;
 }
 
@@ -2981,6 +3015,11 @@ size_t lm_check(void) {
 
     /* Spans, the map, and the class queues. */
     FOR_EACH_SPAN(pg, s) errors += span_check_all(pg, s, &mapped);
+    for (uint32_t t = pg->tables; t; t = span_at(pg, t)->next) {
+        uint32_t in_use = 0;
+        for (span *d = span_at(pg, t) + 1; d < span_at(pg, t) + TABLE_SPANS; d++) in_use += d->kind == SPAN_SMALL;
+        errors += in_use != span_at(pg, t)->used || (!in_use && !LM_THREADS);   /* an empty one went back */
+    }
     for (uptr page = 0; page < pg->map_pages; page++) map_entries += pg->map[page] != 0;
     errors += map_entries != mapped;
     FOR_EACH_HEAP(pg, h) errors += heap_check(h);
