@@ -43,10 +43,14 @@ const exists = (file) => fs.existsSync(file);
 const run = readJson(path.join(rawDir, 'run.json'));
 
 // ------------------------------------------------------------- results --
-// One record per target x allocator x benchmark, from the median row (or the
-// only row when there was one repetition).
+// One record per target x allocator x benchmark: bench/run runs each job
+// once per round (one file per round), and each file gives its median row
+// (or its only row); the record is the round with the median throughput,
+// with the median footprint over the rounds.
 const cleanName = (name) => name.replace(/\/manual_time/, '');
-const results = [];
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+const medianRecord = (records, field) => [...records].sort((a, b) => a[field] - b[field])[Math.floor((records.length - 1) / 2)];
+const rounds = new Map();
 const merged = {};
 const problems = [];
 for (const target of TARGETS) {
@@ -75,8 +79,10 @@ for (const target of TARGETS) {
       }
       const runName = cleanName(pick.run_name);
       const bench = runName.slice(0, runName.lastIndexOf('/'));
-      results.push({
-        target, allocator, bench,
+      const key = `${target}|${allocator}|${bench}`;
+      if (!rounds.has(key)) rounds.set(key, []);
+      rounds.get(key).push({
+        target, allocator, bench, row: pick,
         ops: pick.items_per_second,
         footprint: pick.footprint_ratio,
         footprintBytes: pick.footprint_bytes,
@@ -93,6 +99,23 @@ for (const target of TARGETS) {
       });
     }
   }
+}
+const results = [...rounds.values()].map((list) => ({
+  ...medianRecord(list, 'ops'),
+  footprint: median(list.map((r) => r.footprint)),
+  footprintBytes: median(list.map((r) => r.footprintBytes)),
+  rounds: list.length,
+  verifyFailures: list.reduce((sum, r) => sum + (r.verifyFailures ?? 0), 0),
+  outOfMemory: list.reduce((sum, r) => sum + (r.outOfMemory ?? 0), 0),
+}));
+// The median over rounds joins the merged file as google-benchmark writes
+// one (bench/results and compare.py read it there).
+for (const r of results.filter((result) => result.rounds > 1)) {
+  merged[r.target].benchmarks.push({
+    ...r.row, name: `${cleanName(r.row.run_name)}_median`, run_name: cleanName(r.row.run_name),
+    run_type: 'aggregate', aggregate_name: 'median', repetitions: r.rounds,
+    footprint_ratio: r.footprint, footprint_bytes: r.footprintBytes,
+  });
 }
 for (const [target, data] of Object.entries(merged)) {
   data.context.allocator = 'all (see benchmark names)';
@@ -169,7 +192,11 @@ const table = (header, rows, align) => {
 line('# lmalloc benchmark report');
 line();
 line(`${run.mode} run of \`${run.command.trim()}\` on ${run.date}, seed ${run.seed}; every figure is the median of ` +
-     `${run.repetitions} repetitions of at least ${run.min_time} s after a cold pass (the warm-up). ` +
+     (run.rounds
+       ? `${run.rounds} rounds, each running every job once in turn as its own process: a cold pass (the warm-up), ` +
+         `then passes for at least ${run.min_time} s (a burst of load on the machine hits one round's figure of a job, ` +
+         'not all of one allocator\'s). '
+       : `${run.repetitions} repetitions of at least ${run.min_time} s after a cold pass (the warm-up). `) +
      'Throughput is allocator calls (malloc, calloc, memalign, realloc, free) per second, with every block ' +
      'written and checked before it is freed; ratios are to dlmalloc on the same target. Machines are noisy ' +
      '(±10-30% between runs): compare ratios within one report.');
@@ -178,7 +205,8 @@ table(['machine', ''], machine, ['l', 'l']);
 
 const failures = results.filter((r) => r.verifyFailures > 0);
 const ooms = results.filter((r) => r.outOfMemory > 0);
-line(`**Verification:** ${results.length} runs; ` +
+const runCount = results.reduce((sum, r) => sum + r.rounds, 0);
+line(`**Verification:** ${results.length} jobs` + (runCount > results.length ? ` in ${runCount} runs; ` : '; ') +
      (failures.length === 0 ? 'every block of every run verified (alignment, contents, calloc zeroes).'
                             : `${failures.length} runs with verification failures: ` +
                               failures.map((r) => `${r.target} ${r.allocator} ${r.bench}`).join(', ') + '.') +
@@ -257,17 +285,27 @@ function goals() {
 }
 // Thread workloads (bench_threads_<allocator>, raw/threads/): one record per
 // target, allocator, workload and thread count.
+// A run's rounds (one file each) give the median throughput and the median
+// footprint.
 const threadsDir = path.join(rawDir, 'threads');
-const threadResults = [];
+const threadRounds = new Map();
 if (exists(threadsDir)) {
   for (const file of fs.readdirSync(threadsDir).filter((f) => f.endsWith('.json')).sort()) {
     try {
-      threadResults.push(readJson(path.join(threadsDir, file)));
+      const r = readJson(path.join(threadsDir, file));
+      const key = `${r.target}|${r.allocator}|${r.workload}|${r.threads}`;
+      if (!threadRounds.has(key)) threadRounds.set(key, []);
+      threadRounds.get(key).push(r);
     } catch (error) {
       problems.push(`threads/${file}: ${error.message}`);
     }
   }
 }
+const threadResults = [...threadRounds.values()].map((list) => ({
+  ...medianRecord(list, 'ops_per_s'),
+  footprint_bytes: median(list.map((r) => r.footprint_bytes)),
+  verify_failures: list.reduce((sum, r) => sum + (r.verify_failures ?? 0), 0),
+}));
 const THREAD_WORKLOADS = ['churn', 'larson', 'prodcons'];
 const THREAD_COUNTS = [1, 2, 4];
 const threadRun = (target, allocator, workload, threads) => threadResults.find((r) =>
