@@ -438,7 +438,8 @@ typedef struct span {
     uint32_t check;      /* keyed hash of the fields fixed at creation */
     uint32_t idle_stamp; /* when it last became IDLE (its entry in the heap's idle ring) */
     uint32_t pending_next; /* next span on its owner's pending stack (see slot_free_remote) */
-    uint32_t table;      /* ref of its descriptor table (whose first entry counts those in use) */
+    uint32_t table;      /* ref of its descriptor table (whose first entry counts those in use,
+                          * without threads: see table_release) */
 #if LM_UPTR_BITS == 32
     uint32_t unused[2];
 #endif
@@ -1151,7 +1152,7 @@ static NOINLINE span *descriptor_take(heap *h) {
     }
     span *s = span_at(pg, h->spare);
     h->spare = s->next;
-    span_at(pg, s->table)->used++;
+    if (!LM_THREADS) span_at(pg, s->table)->used++;
     return s;
 }
 
@@ -1187,8 +1188,7 @@ static void descriptor_give_back(heap *h, span *s) {
     s->kind = SPAN_SPARE;
     s->next = h->spare;
     h->spare = span_ref(h->pages, s);
-    span *table = span_at(h->pages, s->table);
-    if (!--table->used && !LM_THREADS) table_release(h, table);
+    if (!LM_THREADS && !--span_at(h->pages, s->table)->used) table_release(h, span_at(h->pages, s->table));
 }
 
 /* What a span's fixed fields hash to: a descriptor someone wrote over
@@ -1449,13 +1449,13 @@ static uint32_t span_merged_granules(pages *pg, const span *s) {
 
 /* The span of idle ring entry `at`, if it has been IDLE in h since the
  * entry was made; else 0 (it served again, or went back, and its
- * descriptor may be another span's, even another heap's, by now; ref 0:
- * its table went back, see table_release). */
+ * descriptor may be another span's, even another heap's, by now; ref 0,
+ * only without threads: its table went back, see table_release). */
 static span *idle_entry_span(heap *h, unsigned at) {
     uint32_t ref = h->idle_ring[at].ref;
     span *s = span_at(h->pages, ref);
     /* The owner first: another heap's thread may be changing the rest. */
-    return ref && ATOMIC_LOAD(&s->owner, RELAXED) == h->id && s->kind == SPAN_SMALL && s->queued == IDLE &&
+    return (LM_THREADS || ref) && ATOMIC_LOAD(&s->owner, RELAXED) == h->id && s->kind == SPAN_SMALL && s->queued == IDLE &&
            s->idle_stamp == h->idle_ring[at].stamp ? s : 0;
 }
 
@@ -3015,10 +3015,10 @@ size_t lm_check(void) {
 
     /* Spans, the map, and the class queues. */
     FOR_EACH_SPAN(pg, s) errors += span_check_all(pg, s, &mapped);
-    for (uint32_t t = pg->tables; t; t = span_at(pg, t)->next) {
+    for (uint32_t t = pg->tables; t && !LM_THREADS; t = span_at(pg, t)->next) {
         uint32_t in_use = 0;
         for (span *d = span_at(pg, t) + 1; d < span_at(pg, t) + TABLE_SPANS; d++) in_use += d->kind == SPAN_SMALL;
-        errors += in_use != span_at(pg, t)->used || (!in_use && !LM_THREADS);   /* an empty one went back */
+        errors += !in_use || in_use != span_at(pg, t)->used;   /* an empty one went back */
     }
     for (uptr page = 0; page < pg->map_pages; page++) map_entries += pg->map[page] != 0;
     errors += map_entries != mapped;
