@@ -1188,7 +1188,8 @@ static void descriptor_give_back(heap *h, span *s) {
     s->kind = SPAN_SPARE;
     s->next = h->spare;
     h->spare = span_ref(h->pages, s);
-    if (!LM_THREADS && !--span_at(h->pages, s->table)->used) table_release(h, span_at(h->pages, s->table));
+    span *table = span_at(h->pages, s->table);
+    if (!LM_THREADS && !--table->used) table_release(h, table);
 }
 
 /* What a span's fixed fields hash to: a descriptor someone wrote over
@@ -3015,10 +3016,11 @@ size_t lm_check(void) {
 
     /* Spans, the map, and the class queues. */
     FOR_EACH_SPAN(pg, s) errors += span_check_all(pg, s, &mapped);
-    for (uint32_t t = pg->tables; t && !LM_THREADS; t = span_at(pg, t)->next) {
+    for (uint32_t t = LM_THREADS ? 0 : pg->tables; t; t = span_at(pg, t)->next) {   /* counted without threads */
+        span *table = span_at(pg, t);
         uint32_t in_use = 0;
-        for (span *d = span_at(pg, t) + 1; d < span_at(pg, t) + TABLE_SPANS; d++) in_use += d->kind == SPAN_SMALL;
-        errors += !in_use || in_use != span_at(pg, t)->used;   /* an empty one went back */
+        for (span *d = table + 1; d < table + TABLE_SPANS; d++) in_use += d->kind == SPAN_SMALL;
+        errors += !in_use || in_use != table->used;   /* an empty one went back */
     }
     for (uptr page = 0; page < pg->map_pages; page++) map_entries += pg->map[page] != 0;
     errors += map_entries != mapped;
